@@ -1,0 +1,404 @@
+"""The engine: graph nodes (`Function`), the backward walk, and gradient mode.
+
+Every differentiable operation is a `Function` subclass. Calling ``Op.apply(*args)``
+runs ``Op.forward(ctx, *arrays)`` on numpy arrays and, when some input requires a
+gradient, keeps ``ctx`` as the graph node of the result: the node holds its parents
+(the input Tensors) and whatever forward saved. Only back-pointers exist
+(output -> node -> parents), so a dropped graph is freed at once.
+
+``backward`` sorts the graph topologically without recursion, walks it in reverse
+and sums the gradient contributions of every path (the chain rule with total
+derivatives). Broadcasting is undone here, once, for every op.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import traceback
+import weakref
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------- errors
+class ShapeError(ValueError):
+    """Shapes that do not fit an op (names the op and the shapes)."""
+
+
+class GradientError(RuntimeError):
+    """A backward pass that cannot be carried out correctly."""
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or inf produced by an op while anomaly detection is on."""
+
+
+# ---------------------------------------------------------------------- grad mode
+class _Mode:
+    grad_enabled = True
+    anomaly = False
+    transform_depth = 0  # > 0 inside tg.grad: inner gradients keep their graph
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: operations inside record no graph."""
+
+    def __enter__(self):
+        self.prev, _Mode.grad_enabled = _Mode.grad_enabled, False
+
+    def __exit__(self, *exc):
+        _Mode.grad_enabled = self.prev
+
+
+class enable_grad(contextlib.ContextDecorator):
+    """Context manager and decorator: record the graph again inside no_grad."""
+
+    def __enter__(self):
+        self.prev, _Mode.grad_enabled = _Mode.grad_enabled, True
+
+    def __exit__(self, *exc):
+        _Mode.grad_enabled = self.prev
+
+
+def is_grad_enabled():
+    return _Mode.grad_enabled
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Raise `AnomalyError` at the first op whose forward or backward gives NaN/inf.
+
+    The error names the op and the line of user code that created it. Off by
+    default; when off it costs one attribute check per op.
+    """
+
+    def __enter__(self):
+        self.prev, _Mode.anomaly = _Mode.anomaly, True
+
+    def __exit__(self, *exc):
+        _Mode.anomaly = self.prev
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _creation_site():
+    """The innermost stack frame outside this package, as 'file:line in func'."""
+    for frame in reversed(traceback.extract_stack()):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
+            return f"{frame.filename}:{frame.lineno} in {frame.name}\n    {frame.line}"
+    return "<unknown>"
+
+
+def _check_finite(array, what, node):
+    if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        where = node._site or "<unknown>"
+        raise AnomalyError(f"{type(node).__name__}: {what} produced NaN or inf "
+                           f"(op created at {where})")
+
+
+# ------------------------------------------------------------------------ Function
+class Function:
+    """Base class of every op, built-in or user-defined.
+
+    Subclass and write two static methods::
+
+        class Square(tg.Function):
+            '''y = x**2;  dx = g * 2x'''
+            @staticmethod
+            def forward(ctx, x):            # numpy arrays in, numpy array out
+                ctx.save_for_backward(x)
+                return x * x
+            @staticmethod
+            def backward(ctx, g):           # Tensors in, one gradient per input out
+                x, = ctx.saved_tensors      # saved inputs come back as the input Tensors
+                return g * 2 * x
+
+        y = Square.apply(t)
+
+    Positional Tensor arguments are the inputs (parents); any other argument is
+    passed to forward unchanged and gets ``None`` as its gradient. Backward is
+    written with Tensor operations, so a gradient can itself be differentiated
+    (``backward(create_graph=True)``). Arrays saved with ``save_for_backward``
+    come back from ``ctx.saved_tensors`` as the input Tensor they are the data of,
+    as the output Tensor if they are the output, else as constants.
+    """
+
+    parents = ()
+    needs_input_grad = ()
+    _saved = None      # what forward saved
+    _versions = ()     # (index, version) of saved inputs, checked before backward
+    _out = None        # weak reference to the output Tensor
+    _site = ""         # where the op was created (anomaly mode only)
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    # ---- used inside forward / backward
+    def save_for_backward(self, *values):
+        self._saved = values
+
+    @property
+    def saved_tensors(self):
+        if self._saved is None:
+            raise GradientError(f"{type(self).__name__}.backward reads saved_tensors, "
+                                "but forward never called ctx.save_for_backward")
+        from .tensor import Tensor
+        parents = self.parents
+        out = self._out() if self._out is not None else None
+        result = []
+        for v in self._saved:
+            if isinstance(v, np.ndarray):
+                for p in parents:
+                    if isinstance(p, Tensor) and p.data is v:
+                        v = p
+                        break
+                else:
+                    v = out if out is not None and out.data is v else Tensor._make(v)
+            result.append(v)
+        return tuple(result)
+
+    # ---- building the graph
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor
+        ctx = cls.__new__(cls)
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except ValueError as e:
+            if isinstance(e, ShapeError):
+                raise
+            shapes = ", ".join(str(np.shape(a)) for a in arrays)
+            raise ShapeError(f"{cls.__name__}: inputs of shapes {shapes} do not fit: {e}") from None
+        if _Mode.anomaly:
+            ctx._site = _creation_site()
+            _check_finite(out, "forward", ctx)
+        if not isinstance(out, np.ndarray):
+            out = np.asarray(out)
+        result = Tensor._make(out)
+        if _Mode.grad_enabled:
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            if True in needs:
+                ctx.parents = args
+                ctx.needs_input_grad = needs
+                ctx._out = weakref.ref(result)
+                if ctx._saved is not None:
+                    ctx._versions = tuple((i, a._version) for i, a in enumerate(args)
+                                          if isinstance(a, Tensor)
+                                          and any(a.data is v for v in ctx._saved))
+                result.requires_grad = True
+                result._ctx = ctx
+        return result
+
+    def _check_versions(self):
+        for i, v in self._versions:
+            a = self.parents[i]
+            if a._version != v:
+                raise GradientError(
+                    f"{type(self).__name__}: input {i} (shape {a.shape}) was modified in place "
+                    f"after the op saved it for backward (version {v} -> {a._version}); "
+                    "its gradient would be wrong. Use an out-of-place operation instead.")
+
+
+# ------------------------------------------------------------------------ the walk
+def _toposort(root):
+    """Tensors that need a gradient, parents before children (iterative DFS)."""
+    order, visited = [], set()
+    stack = [(root, False)]
+    while stack:
+        t, expanded = stack.pop()
+        if expanded:
+            order.append(t)
+            continue
+        if id(t) in visited:
+            continue
+        visited.add(id(t))
+        stack.append((t, True))
+        node = t._ctx
+        if node is not None:
+            for p in node.parents:
+                if getattr(p, "requires_grad", False) and id(p) not in visited:
+                    stack.append((p, False))
+    return order
+
+
+def unbroadcast(grad, shape, op_name="op"):
+    """Sum a gradient down to ``shape``: undo numpy broadcasting of an input."""
+    gshape = grad.shape
+    if gshape == shape:
+        return grad
+    ndim = len(shape)
+    lead = len(gshape) - ndim
+    if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
+        raise GradientError(f"{op_name}.backward returned a gradient of shape {gshape} "
+                            f"for an input of shape {shape}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and gshape[lead + i] != 1)
+    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return grad.reshape(shape) if grad.shape != shape else grad
+
+
+def _run_backward(root, gradient, create_graph=False, inputs=None):
+    """Walk the graph below ``root``; return {id: grad} for ``inputs`` or accumulate.
+
+    With ``inputs`` None, leaf tensors accumulate into ``.grad`` (out of place) and
+    interior tensors with ``retain_grad()`` keep theirs. Hooks registered with
+    ``register_hook`` see (and may replace) each tensor's total gradient.
+    """
+    from .tensor import Tensor
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    captured = {}
+    pending = {id(root): gradient}
+    once, twice = set(), set()  # gradient Tensors handed to one / several inputs
+    prev_mode, _Mode.grad_enabled = _Mode.grad_enabled, bool(create_graph)
+    try:
+        for t in reversed(_toposort(root)):
+            g = pending.pop(id(t), None)
+            if g is None:
+                continue
+            if id(g) not in twice:
+                once.discard(id(g))  # its only slot is consumed: this node may pass it on
+            if t._hooks:
+                for hook in t._hooks:
+                    new = hook(g)
+                    if new is not None:
+                        g = new if isinstance(new, Tensor) else Tensor(new)
+            if wanted is not None:
+                if id(t) in wanted:
+                    captured[id(t)] = g
+            elif t._ctx is None or t._retain:
+                if t.grad is None:
+                    if not create_graph and (id(g) in twice or g.data.base is not None
+                                             or not g.data.flags.writeable):
+                        g = Tensor._make(np.array(g.data))  # never share a .grad array
+                    t.grad = g
+                else:
+                    t.grad = t.grad + g
+                if t._ctx is not None:
+                    twice.add(id(t.grad))  # a retained interior gradient is held by .grad
+            node = t._ctx
+            if node is None:
+                continue
+            node._check_versions()
+            grads = node.backward(node, g)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            parents = node.parents
+            if len(grads) != len(parents):
+                raise GradientError(f"{type(node).__name__}.backward returned {len(grads)} "
+                                    f"gradient(s) for {len(parents)} input(s)")
+            for p, pg, need in zip(parents, grads, node.needs_input_grad):
+                if not need or pg is None:
+                    continue
+                if not isinstance(pg, Tensor):
+                    pg = Tensor._make(np.asarray(pg, dtype=p.dtype))
+                if pg.shape != p.shape:
+                    pg = unbroadcast(pg, p.shape, type(node).__name__)
+                if pg.dtype != p.dtype:
+                    pg = pg.astype(p.dtype)
+                if _Mode.anomaly:
+                    _check_finite(pg.data, "backward", node)
+                key = id(p)
+                if key in pending:
+                    pending[key] = pending[key] + pg
+                else:
+                    (twice if id(pg) in once else once).add(id(pg))
+                    pending[key] = pg
+    finally:
+        _Mode.grad_enabled = prev_mode
+    return captured
+
+
+def _as_gradient(root, gradient):
+    from .tensor import Tensor
+    if isinstance(gradient, Tensor) and not gradient.requires_grad:
+        gradient = gradient.data.copy()  # the caller keeps its own array
+    if gradient is None:
+        if root.size != 1:
+            raise GradientError(
+                f"backward() on a tensor of shape {root.shape} needs a `gradient` of that "
+                "shape (only a one-element output has an implicit gradient of 1)")
+        return Tensor._make(np.ones(root.shape, dtype=root.dtype))
+    g = gradient if isinstance(gradient, Tensor) else Tensor(np.array(gradient, dtype=root.dtype))
+    if g.shape != root.shape:
+        raise GradientError(f"backward(): gradient of shape {g.shape} does not match "
+                            f"the output's shape {root.shape}")
+    return g
+
+
+def backward(tensor, gradient=None, create_graph=False):
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see Tensor.backward)."""
+    if not tensor.requires_grad:
+        raise GradientError("backward(): the tensor does not require grad and has no graph "
+                            "(did you create it under no_grad, or forget requires_grad=True?)")
+    _run_backward(tensor, _as_gradient(tensor, gradient), create_graph)
+
+
+def gradients(output, inputs, grad_output=None, create_graph=False):
+    """d(output)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
+
+    Inputs the output does not depend on get a zero gradient.
+    """
+    from .tensor import Tensor
+    inputs = tuple(inputs)
+    if not output.requires_grad:
+        captured = {}
+    else:
+        captured = _run_backward(output, _as_gradient(output, grad_output), create_graph, inputs)
+    return tuple(captured.get(id(t)) if id(t) in captured
+                 else Tensor._make(np.zeros(t.shape, dtype=t.dtype)) for t in inputs)
+
+
+# ---------------------------------------------------------------- function transforms
+def _argnums_tuple(argnums):
+    return (argnums,) if isinstance(argnums, int) else tuple(argnums)
+
+
+def value_and_grad(f, argnums=0):
+    """Transform ``f`` into a function returning ``(f(*args), df/d args[argnums])``.
+
+    ``f`` must return a one-element Tensor. The gradients are returned, never
+    stored in ``.grad``; they carry a graph when the call itself is recorded, so
+    ``grad(grad(f))`` gives second derivatives.
+    """
+    from .tensor import Tensor
+    nums = _argnums_tuple(argnums)
+
+    @functools.wraps(f)
+    def wrapped(*args, **kwargs):
+        args = list(args)
+        for i in nums:
+            a = args[i]
+            if not (isinstance(a, Tensor) and a.requires_grad):
+                args[i] = Tensor(a, requires_grad=True)
+        _Mode.transform_depth += 1
+        try:
+            with enable_grad():
+                out = f(*args, **kwargs)
+        finally:
+            _Mode.transform_depth -= 1
+        if not isinstance(out, Tensor) or out.size != 1:
+            shape = getattr(out, "shape", type(out).__name__)
+            raise GradientError(f"grad: f must return a one-element Tensor, got shape {shape}; "
+                                "for a vector output use tg.jacobian(f)")
+        grads = gradients(out, [args[i] for i in nums], create_graph=_Mode.transform_depth > 0)
+        return out, (grads[0] if isinstance(argnums, int) else grads)
+
+    return wrapped
+
+
+def grad(f, argnums=0):
+    """Transform ``f`` into the function computing its gradient (see value_and_grad)."""
+    vg = value_and_grad(f, argnums)
+
+    @functools.wraps(f)
+    def wrapped(*args, **kwargs):
+        return vg(*args, **kwargs)[1]
+
+    return wrapped

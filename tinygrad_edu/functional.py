@@ -1,0 +1,121 @@
+"""Activations and losses with numerically stable formulas.
+
+Each loss takes ``reduction`` in {'mean', 'sum', 'none'}. Shapes must match exactly
+where a silent broadcast would give a wrong number (an (n, 1) prediction against an
+(n,) target would otherwise average n*n differences).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import ShapeError
+from .tensor import Tensor
+
+
+def _t(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def sigmoid(x): return _t(x).sigmoid()
+def tanh(x): return _t(x).tanh()
+def relu(x): return _t(x).relu()
+def softplus(x): return _t(x).softplus()
+def softmax(x, axis=-1): return _t(x).softmax(axis)
+def log_softmax(x, axis=-1): return _t(x).log_softmax(axis)
+def logsumexp(x, axis=None, keepdims=False): return _t(x).logsumexp(axis, keepdims)
+
+
+def _reduce(loss, reduction, name):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _same_shape(name, input, target):
+    if input.shape != target.shape:
+        raise ShapeError(f"{name}: input of shape {input.shape} and target of shape "
+                         f"{target.shape} must have the same shape")
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Squared error: L = mean((input - target)**2)  (Gaussian noise -> linear regression)."""
+    input, target = _t(input), _t(target)
+    _same_shape("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def binary_cross_entropy(input, target, reduction="mean", eps=1e-12):
+    """L = -(t log p + (1 - t) log(1 - p)) for probabilities p = input.
+
+    p and 1 - p are clamped to at least ``eps`` before the log, so p = 0 or 1 gives a
+    large finite loss instead of inf. Prefer binary_cross_entropy_with_logits.
+    """
+    p, t = _t(input), _t(target)
+    _same_shape("binary_cross_entropy", p, t)
+    loss = -(t * p.clip(eps, None).log() + (1.0 - t) * (1.0 - p).clip(eps, None).log())
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """L = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) = softplus(x) - t x.
+
+    Exact for any logit x (finite at x = +-1000); dL/dx = sigmoid(x) - t.
+    """
+    x, t = _t(input), _t(target)
+    _same_shape("binary_cross_entropy_with_logits", x, t)
+    return _reduce(x.softplus() - x * t, reduction, "binary_cross_entropy_with_logits")
+
+
+def _labels(target, n, num_classes, name):
+    labels = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if labels.shape != (n,):
+        raise ShapeError(f"{name}: integer labels must have shape ({n},), got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
+            labels = labels.astype(np.int64)
+        else:
+            raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype}")
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        raise ValueError(f"{name}: label {labels[bad][0]} is outside [0, {num_classes}) "
+                         f"for logits with {num_classes} classes")
+    return labels
+
+
+def nll_loss(log_probs, target, reduction="mean"):
+    """L = -log_probs[i, target_i] for integer labels (log_probs of shape (N, C))."""
+    log_probs = _t(log_probs)
+    if log_probs.ndim != 2:
+        raise ShapeError(f"nll_loss: expected log-probabilities of shape (N, C), "
+                         f"got {log_probs.shape}")
+    n, c = log_probs.shape
+    labels = _labels(target, n, c, "nll_loss")
+    return _reduce(-log_probs[np.arange(n), labels], reduction, "nll_loss")
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """Softmax cross-entropy: L = -log softmax(x)[label] = logsumexp(x) - x[label].
+
+    ``input`` holds logits of shape (N, C). ``target`` is N integer labels, or an (N, C)
+    array of class probabilities (one-hot). Stable for any logits: [1000, 0, -1000]
+    with label 1 gives loss 1000 and gradient softmax - onehot = [1, -1, 0].
+    """
+    x = _t(input)
+    if x.ndim != 2:
+        raise ShapeError(f"cross_entropy: expected logits of shape (N, C), got {x.shape}")
+    log_p = x.log_softmax(axis=-1)
+    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.ndim == 2:
+        _same_shape("cross_entropy", x, Tensor._make(t))
+        return _reduce(-(log_p * t).sum(axis=-1), reduction, "cross_entropy")
+    return nll_loss(log_p, t, reduction)
+
+
+__all__ = ["sigmoid", "tanh", "relu", "softplus", "softmax", "log_softmax", "logsumexp",
+           "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "nll_loss", "cross_entropy"]

@@ -1,0 +1,597 @@
+"""Primitive ops. Each is a `Function`: forward on numpy arrays, backward in Tensor ops.
+
+The one-line docstring of each op is its derivative: ``g`` is the upstream gradient
+(dL/dy) and ``dx`` the gradient it sends to the input x. Broadcasting is undone by
+the engine, so a backward may return a gradient of the output's (broadcast) shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import Function, ShapeError
+
+
+def _axes(axis, ndim):
+    """Normalise an axis argument (None, int or tuple) to a sorted tuple of axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ShapeError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(out))
+
+
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _expand_back(g, ctx):
+    """Broadcast a reduction's gradient back to the input's shape."""
+    if not ctx.keepdims:
+        g = g.reshape(ctx.kept_shape)
+    return g.expand(ctx.in_shape)
+
+
+class _Reduction(Function):
+    """Shared set-up of the reductions: normalised axes and the shapes to go back."""
+
+    @staticmethod
+    def _setup(ctx, x, axis, keepdims):
+        ctx.axes = _axes(axis, x.ndim)
+        ctx.keepdims = keepdims
+        ctx.in_shape = x.shape
+        ctx.kept_shape = _kept_shape(x.shape, ctx.axes)
+        return ctx.axes
+
+
+# ------------------------------------------------------------------ elementwise, binary
+class Add(Function):
+    """y = a + b;  da = g,  db = g"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, g
+
+
+class Sub(Function):
+    """y = a - b;  da = g,  db = -g"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """y = a * b;  da = g * b,  db = g * a"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (g * b if need_a else None), (g * a if need_b else None)
+
+
+class Div(Function):
+    """y = a / b;  da = g / b,  db = -g * a / b**2"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+class Pow(Function):
+    """y = a ** b;  da = g * b * a**(b-1),  db = g * y * log(a)  (a > 0 for db)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a ** b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        da = db = None
+        if need_a:
+            if isinstance(b, (int, float)):
+                da = g * 0.0 if b == 0 else (g if b == 1 else g * b * a ** (b - 1))
+            else:
+                da = g * b * a ** (b - 1)
+        if need_b:
+            db = g * out * a.log()
+        return da, db
+
+
+class Maximum(Function):
+    """y = max(a, b);  da = g * [a > b] + g/2 * [a == b],  db likewise"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.wa = (a > b) + 0.5 * (a == b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.wa, g * (1.0 - ctx.wa)
+
+
+class Minimum(Function):
+    """y = min(a, b);  da = g * [a < b] + g/2 * [a == b],  db likewise"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.wa = (a < b) + 0.5 * (a == b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.wa, g * (1.0 - ctx.wa)
+
+
+class Where(Function):
+    """y = where(c, a, b);  da = g * c,  db = g * (1 - c)
+
+    Both branches are computed, and their gradients multiplied by 0 where not
+    taken: if the branch not taken is NaN or inf (say log(x) for x <= 0), the
+    product is NaN. Make the inputs safe first: ``where(c, f(where(c, x, 1)), 0)``.
+    """
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = np.asarray(cond, dtype=bool)
+        return np.where(ctx.cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        _, need_a, need_b = ctx.needs_input_grad
+        return None, (g * ctx.cond if need_a else None), (g * ~ctx.cond if need_b else None)
+
+
+# ------------------------------------------------------------------- elementwise, unary
+class Neg(Function):
+    """y = -x;  dx = -g"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Exp(Function):
+    """y = exp(x);  dx = g * y"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * out
+
+
+class Log(Function):
+    """y = log(x);  dx = g / x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dx = g / (2y)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g / (out * 2.0)
+
+
+class Abs(Function):
+    """y = |x|;  dx = g * sign(x)   (0 at x = 0)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.sign = np.sign(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.sign
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y)   (computed via exp(-|x|): no overflow)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        e = np.exp(-np.abs(x))
+        out = np.where(x >= 0, 1.0, e) / (1.0 + e)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * out * (1.0 - out)
+
+
+class Softplus(Function):
+    """y = log(1 + exp(x));  dx = g * sigmoid(x)   (via logaddexp: exact at |x| = 1000)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.logaddexp(0.0, x).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * x.sigmoid()
+
+
+class Tanh(Function):
+    """y = tanh(x);  dx = g * (1 - y**2)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g * (1.0 - out * out)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dx = g * [x > 0]   (0 at x = 0)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mask = x > 0
+        return np.where(ctx.mask, x, 0).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask
+
+
+class Clip(Function):
+    """y = clip(x, lo, hi);  dx = g * [lo <= x <= hi]   (bounds included)"""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        mask = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask &= x >= lo
+        if hi is not None:
+            mask &= x <= hi
+        ctx.mask = mask
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.mask, None, None
+
+
+class Cast(Function):
+    """y = x as another float dtype;  dx = g as x's dtype"""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.in_dtype), None
+
+
+# -------------------------------------------------------------------------- reductions
+class Sum(_Reduction):
+    """y = sum(x, axis);  dx = g broadcast back over the summed axes"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        return np.sum(x, axis=_Reduction._setup(ctx, x, axis, keepdims), keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx)
+
+
+class Mean(_Reduction):
+    """y = mean(x, axis);  dx = g / n broadcast back (n = number of averaged elements)"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction._setup(ctx, x, axis, keepdims)
+        ctx.n = int(np.prod([x.shape[a] for a in axes]))
+        return np.mean(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx) * (1.0 / ctx.n)
+
+
+class Max(_Reduction):
+    """y = max(x, axis);  dx = g at the arg-max, split evenly among ties"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction._setup(ctx, x, axis, keepdims)
+        out = np.max(x, axis=axes, keepdims=True)
+        mask = x == out
+        ctx.weights = mask / mask.sum(axis=axes, keepdims=True)
+        return out if keepdims else out.reshape(np.delete(x.shape, axes))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx) * ctx.weights
+
+
+class Min(_Reduction):
+    """y = min(x, axis);  dx = g at the arg-min, split evenly among ties"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction._setup(ctx, x, axis, keepdims)
+        out = np.min(x, axis=axes, keepdims=True)
+        mask = x == out
+        ctx.weights = mask / mask.sum(axis=axes, keepdims=True)
+        return out if keepdims else out.reshape(np.delete(x.shape, axes))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx) * ctx.weights
+
+
+def _shifted_logsumexp(x, axes):
+    """log(sum(exp(x))) over axes with keepdims, shifted by the max: no overflow."""
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):  # log(0) = -inf when every entry is -inf
+        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+
+
+class LogSumExp(_Reduction):
+    """y = log(sum(exp(x), axis));  dx = g * exp(x - y)   (max-shifted: no overflow)"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction._setup(ctx, x, axis, keepdims)
+        out = _shifted_logsumexp(x, axes)
+        out = out if keepdims else out.reshape(np.delete(x.shape, axes))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return _expand_back(g, ctx) * (x - _expand_back(out, ctx)).exp()
+
+
+class Softmax(Function):
+    """y = exp(x) / sum(exp(x), axis);  dx = y * (g - sum(g * y, axis))"""
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        ctx.axis = axis
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        out = e / np.sum(e, axis=axis, keepdims=True)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return out * (g - (g * out).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x, axis);  dx = g - exp(y) * sum(g, axis)"""
+
+    @staticmethod
+    def forward(ctx, x, axis=-1):
+        ctx.axis = axis
+        out = x - _shifted_logsumexp(x, _axes(axis, x.ndim))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        out, = ctx.saved_tensors
+        return g - out.exp() * g.sum(axis=ctx.axis, keepdims=True)
+
+
+# ---------------------------------------------------------------------------- movement
+class Reshape(Function):
+    """y = x.reshape(shape);  dx = g.reshape(x.shape)"""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.in_shape), None
+
+
+class Transpose(Function):
+    """y = x.transpose(axes);  dx = g.transpose(inverse of axes)"""
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        ctx.axes = axes
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.transpose(*np.argsort(ctx.axes)), None
+
+
+class Expand(Function):
+    """y = broadcast_to(x, shape);  dx = g summed over the broadcast axes (by the engine)"""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def _is_basic_index(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
+               for i in items)
+
+
+class GetItem(Function):
+    """y = x[idx];  dx = zeros like x with g added at idx (repeated indices accumulate)"""
+
+    @staticmethod
+    def forward(ctx, x, idx):
+        ctx.in_shape, ctx.idx = x.shape, idx
+        try:
+            return x[idx]
+        except IndexError as e:
+            raise ShapeError(f"GetItem: index {idx!r} does not fit shape {x.shape}: {e}") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, ctx.in_shape, ctx.idx), None
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with x added at idx;  dx = g[idx]   (the backward of indexing)"""
+
+    @staticmethod
+    def forward(ctx, x, shape, idx):
+        ctx.idx = idx
+        out = np.zeros(shape, dtype=x.dtype)
+        if _is_basic_index(idx):
+            out[idx] = x  # a basic index selects every position at most once
+        else:
+            np.add.at(out, idx, x)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g[ctx.idx], None, None
+
+
+class Concatenate(Function):
+    """y = concatenate(xs, axis);  dx_i = the slice of g where x_i sits"""
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        out = np.concatenate(xs, axis=axis)
+        ctx.axis = axis % out.ndim
+        ctx.bounds = np.cumsum([0] + [np.shape(x)[ctx.axis] for x in xs])
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.axis
+        return tuple(g[lead + (slice(lo, hi),)] if need else None
+                     for lo, hi, need in zip(ctx.bounds[:-1], ctx.bounds[1:],
+                                             ctx.needs_input_grad))
+
+
+class Stack(Function):
+    """y = stack(xs, axis);  dx_i = g taken at position i along axis"""
+
+    @staticmethod
+    def forward(ctx, *xs, axis=0):
+        out = np.stack(xs, axis=axis)
+        ctx.axis = axis % out.ndim
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.axis
+        return tuple(g[lead + (i,)] if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
+
+
+# ------------------------------------------------------------------------------ matmul
+class MatMul(Function):
+    """y = a @ b (numpy's rules);  da = g @ b^T,  db = a^T @ g   (batch axes summed)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
+            raise ShapeError(f"MatMul: both operands need at least 1 dimension, "
+                             f"got shapes {np.shape(a)} and {np.shape(b)}")
+        ctx.save_for_backward(a, b)
+        try:
+            return a @ b
+        except ValueError:
+            raise ShapeError(f"MatMul: cannot multiply shapes {a.shape} and {b.shape}: "
+                             f"the last axis of the first ({a.shape[-1]}) must equal the "
+                             f"{'only' if b.ndim == 1 else 'second-to-last'} axis of the "
+                             f"second ({b.shape[0] if b.ndim == 1 else b.shape[-2]})") from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        # Give 1-D operands a unit axis so that every case is a (batched) matrix
+        # product; the engine then sums the broadcast batch axes away.
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = g.reshape(*g.shape[:-1], 1, g.shape[-1]) if b.ndim > 1 else g.reshape(1)
+        if b.ndim == 1:
+            g = g.reshape(*g.shape, 1)
+        da = g @ b2.mT if need_a else None
+        db = a2.mT @ g if need_b else None
+        if db is not None and b.ndim == 1:
+            db = db.reshape(db.shape[:-1])
+        return da, db
