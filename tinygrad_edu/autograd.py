@@ -153,13 +153,13 @@ class Function:
         out = self._out() if self._out is not None else None
         result = []
         for v in self._saved:
-            if isinstance(v, np.ndarray):
+            if isinstance(v, (np.ndarray, np.generic)):
                 for p in parents:
                     if isinstance(p, Tensor) and p.data is v:
                         v = p
                         break
                 else:
-                    v = out if out is not None and out.data is v else Tensor._make(v)
+                    v = out if out is not None and out.data is v else Tensor._make(np.asarray(v))
             result.append(v)
         return tuple(result)
 
@@ -179,8 +179,10 @@ class Function:
         if _Mode.anomaly:
             ctx._site = _creation_site()
             _check_finite(out, "forward", ctx)
-        if not isinstance(out, np.ndarray):
-            out = np.asarray(out)
+        if not isinstance(out, np.ndarray):  # numpy returns scalars for 0-d results
+            scalar, out = out, np.asarray(out)
+            if ctx._saved is not None:
+                ctx._saved = tuple(out if v is scalar else v for v in ctx._saved)
         result = Tensor._make(out)
         if _Mode.grad_enabled:
             needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)

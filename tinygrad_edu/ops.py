@@ -121,8 +121,8 @@ class Pow(Function):
                 da = g * 0.0 if b == 0 else (g if b == 1 else g * b * a ** (b - 1))
             else:
                 da = g * b * a ** (b - 1)
-        if need_b:
-            db = g * out * a.log()
+        if need_b:  # a may be a Python number (2 ** t)
+            db = g * out * (a.log() if hasattr(a, "log") else np.log(a))
         return da, db
 
 

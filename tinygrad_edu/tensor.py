@@ -253,13 +253,12 @@ class Tensor:
 
     # -------------------------------------------------------------------- movement
     def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        shape = _shape_args(shape)
         return self if shape == self.shape else ops.Reshape.apply(self, shape)
 
     def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = tuple(axes[0])
-        axes = tuple(int(a) % max(self.ndim, 1) for a in axes) or tuple(range(self.ndim))[::-1]
+        axes = tuple(a % max(self.ndim, 1) for a in _shape_args(axes))
+        axes = axes or tuple(range(self.ndim))[::-1]
         return ops.Transpose.apply(self, axes)
 
     permute = transpose
@@ -269,11 +268,18 @@ class Tensor:
         return self.reshape(*self.shape[:s], -1, *self.shape[e + 1:]) if self.ndim else self.reshape(1)
 
     def expand(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        shape = _shape_args(shape)
         return self if shape == self.shape else ops.Expand.apply(self, shape)
 
     def __getitem__(self, idx):
         return ops.GetItem.apply(self, _index(idx))
+
+
+def _shape_args(args):
+    """Accept f(2, 3) and f((2, 3)) alike; numpy integers count as ints."""
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        args = tuple(args[0])
+    return tuple(int(a) for a in args)
 
 
 class _HookHandle:
@@ -334,13 +340,11 @@ def stack(tensors, axis=0):
 
 
 def zeros(*shape, requires_grad=False, dtype=np.float64):
-    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape, requires_grad=False, dtype=np.float64):
-    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 __all__ = ["Tensor", "DTypeError", "tensor", "where", "maximum", "minimum", "concatenate",
