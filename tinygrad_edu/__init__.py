@@ -1,7 +1,9 @@
 """tinygrad_edu: a small, exact autograd engine for learning how neural networks learn."""
 from .autograd import (AnomalyError, Function, GradientError, ShapeError, detect_anomaly,
-                       enable_grad, grad, gradients, is_grad_enabled, no_grad, value_and_grad)
+                       enable_grad, grad, gradients, hessian, hvp, is_grad_enabled, jacobian,
+                       no_grad, value_and_grad)
 from .tensor import (DTypeError, Tensor, concatenate, maximum, minimum, ones, stack, tensor,
                      where, zeros)
+from . import functional, nn, optim, testing  # noqa: E402  (they build on the core)
 
 __version__ = "0.1.0"

@@ -404,3 +404,51 @@ def grad(f, argnums=0):
         return vg(*args, **kwargs)[1]
 
     return wrapped
+
+
+def jacobian(f, argnums=0):
+    """Transform ``f`` into the function giving its Jacobian d f(x)_i / d x_j.
+
+    The result has shape ``f(x).shape + x.shape``; it costs one backward pass per
+    output element, so it is meant for small problems. ``hessian(f) = jacobian(grad(f))``.
+    """
+    from .tensor import Tensor, stack
+
+    @functools.wraps(f)
+    def wrapped(*args, **kwargs):
+        args = list(args)
+        a = args[argnums]
+        if not (isinstance(a, Tensor) and a.requires_grad):
+            args[argnums] = a = Tensor(a, requires_grad=True)
+        _Mode.transform_depth += 1
+        try:
+            with enable_grad():
+                out = f(*args, **kwargs)
+        finally:
+            _Mode.transform_depth -= 1
+        keep = _Mode.transform_depth > 0
+        flat = out.reshape(-1)
+        rows = [gradients(flat[i], [a], create_graph=keep)[0] for i in range(flat.shape[0])]
+        return stack(rows).reshape(*out.shape, *a.shape)
+
+    return wrapped
+
+
+def hessian(f, argnums=0):
+    """Transform a scalar ``f`` into the function giving its Hessian (small inputs)."""
+    return jacobian(grad(f, argnums), argnums)
+
+
+def hvp(f, x, v):
+    """Hessian-vector product H(x) @ v of a scalar ``f``, without forming the Hessian.
+
+    Two backward passes: g = df/dx with its graph kept, then d(g . v)/dx.
+    """
+    from .tensor import Tensor
+    x = x if isinstance(x, Tensor) and x.requires_grad else Tensor(x, requires_grad=True)
+    v = v.data if isinstance(v, Tensor) else np.asarray(v, dtype=x.dtype)
+    with enable_grad():
+        g, = gradients(f(x), [x], create_graph=True)
+        if not g.requires_grad:  # f is linear in x: the Hessian is 0
+            return Tensor._make(np.zeros(x.shape, dtype=x.dtype))
+        return gradients((g * v).sum(), [x], create_graph=_Mode.transform_depth > 0)[0]

@@ -1,0 +1,150 @@
+"""Optimizers: gradient descent and friends, and scipy's L-BFGS and conjugate gradient.
+
+Every update happens in place on ``p.data`` without recording a graph, and bumps the
+parameter's version so that a stale graph cannot silently use the new values.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .autograd import GradientError, no_grad
+
+
+class Optimizer:
+    """Holds a list of parameters; ``zero_grad()`` clears, ``step()`` updates."""
+
+    def __init__(self, params, **defaults):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        for k, v in defaults.items():
+            if isinstance(v, (int, float)) and v < 0:
+                raise ValueError(f"{type(self).__name__}: {k} must be >= 0, got {v}")
+        self.state = [{} for _ in self.params]
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def _grads(self):
+        """(index, param, gradient array) for every parameter that has a gradient."""
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                yield i, p, p.grad.data
+
+    def step(self):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Gradient descent: w <- w - lr * g.
+
+    With momentum m: v <- m v + g; w <- w - lr v (nesterov: w <- w - lr (g + m v)).
+    ``weight_decay`` adds wd * w to g (an L2 penalty of wd/2 |w|^2).
+    """
+
+    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov needs momentum > 0")
+        self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
+        self.weight_decay = weight_decay
+
+    @no_grad()
+    def step(self):
+        for i, p, g in self._grads():
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                v = self.state[i].get("v")
+                v = g.copy() if v is None else np.add(self.momentum * v, g, out=v)
+                self.state[i]["v"] = v
+                g = g + self.momentum * v if self.nesterov else v
+            p.data -= self.lr * g
+            p._version += 1
+
+
+class Adam(Optimizer):
+    """Adam: running means of g and g^2, bias-corrected; w <- w - lr m_hat / (sqrt(v_hat) + eps)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr=lr, eps=eps, weight_decay=weight_decay)
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
+        self.t = 0
+
+    @no_grad()
+    def step(self):
+        self.t += 1
+        b1, b2 = self.betas
+        for i, p, g in self._grads():
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            s = self.state[i]
+            if not s:
+                s["m"], s["v"] = np.zeros_like(p.data), np.zeros_like(p.data)
+            s["m"] = b1 * s["m"] + (1 - b1) * g
+            s["v"] = b2 * s["v"] + (1 - b2) * (g * g)
+            m_hat = s["m"] / (1 - b1 ** self.t)
+            v_hat = s["v"] / (1 - b2 ** self.t)
+            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+            p._version += 1
+
+
+class ScipyOptimizer(Optimizer):
+    """Second-order-style optimizers from ``scipy.optimize.minimize`` (L-BFGS-B, CG, BFGS).
+
+    The parameters are flattened into one float64 vector; ``step(closure)`` runs the
+    whole minimisation, calling ``closure()`` (which must zero the gradients, compute
+    the loss, call ``backward()`` and return the loss) for every evaluation. Returns
+    scipy's OptimizeResult (``.nit``, ``.success``, ``.message``, ``.fun``).
+    """
+
+    def __init__(self, params, method="L-BFGS-B", max_iter=100, tol=1e-7, options=None):
+        super().__init__(params)
+        try:
+            import scipy.optimize  # noqa: F401
+        except ImportError:
+            raise ImportError(f"{type(self).__name__} needs scipy: pip install scipy "
+                              "(or pip install 'tinygrad_edu[dev]')") from None
+        self.method, self.max_iter, self.tol = method, max_iter, tol
+        self.options = dict(options or {})
+        self.result = None
+
+    def _set(self, x):
+        offset = 0
+        for p in self.params:
+            p.data = x[offset:offset + p.size].reshape(p.shape).astype(p.dtype)
+            p._version += 1
+            offset += p.size
+
+    def step(self, closure):
+        from scipy.optimize import minimize
+
+        def fun(x):
+            self._set(x)
+            loss = closure()
+            grads = [np.zeros(p.size) if p.grad is None else p.grad.data.ravel()
+                     for p in self.params]
+            value = float(loss.item() if hasattr(loss, "item") else loss)
+            if not np.isfinite(value):
+                raise GradientError(f"{self.method}: the loss became {value}")
+            return value, np.concatenate(grads).astype(np.float64)
+
+        x0 = np.concatenate([p.data.ravel() for p in self.params]).astype(np.float64)
+        self.result = minimize(fun, x0, jac=True, method=self.method, tol=self.tol,
+                               options={"maxiter": self.max_iter, **self.options})
+        self._set(self.result.x)
+        return self.result
+
+
+def LBFGS(params, max_iter=100, tol=1e-7, **options):
+    """Limited-memory BFGS (scipy's L-BFGS-B): a quasi-Newton method, few iterations."""
+    return ScipyOptimizer(params, "L-BFGS-B", max_iter, tol, options)
+
+
+def ConjugateGradient(params, max_iter=100, tol=1e-7, **options):
+    """Nonlinear conjugate gradient (scipy's CG): each direction conjugate to the last."""
+    return ScipyOptimizer(params, "CG", max_iter, tol, options)
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "ScipyOptimizer", "LBFGS", "ConjugateGradient"]
