@@ -20,6 +20,9 @@ import weakref
 
 import numpy as np
 
+Tensor = None  # set by tensor.py once the Tensor class exists (it imports this module)
+_new = object.__new__
+
 
 # --------------------------------------------------------------------------- errors
 class ShapeError(ValueError):
@@ -127,7 +130,7 @@ class Function:
     parents = ()
     needs_input_grad = ()
     _saved = None      # what forward saved
-    _versions = ()     # (index, version) of saved inputs, checked before backward
+    _versions = ()     # the inputs' versions when forward saved them, checked in backward
     _out = None        # weak reference to the output Tensor
     _site = ""         # where the op was created (anomaly mode only)
 
@@ -148,7 +151,6 @@ class Function:
         if self._saved is None:
             raise GradientError(f"{type(self).__name__}.backward reads saved_tensors, "
                                 "but forward never called ctx.save_for_backward")
-        from .tensor import Tensor
         parents = self.parents
         out = self._out() if self._out is not None else None
         result = []
@@ -166,8 +168,8 @@ class Function:
     # ---- building the graph
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
-        ctx = cls.__new__(cls)
+        """Run forward on the inputs' arrays; record the node if any input needs a gradient."""
+        ctx = _new(cls)
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
@@ -176,32 +178,36 @@ class Function:
                 raise
             shapes = ", ".join(str(np.shape(a)) for a in arrays)
             raise ShapeError(f"{cls.__name__}: inputs of shapes {shapes} do not fit: {e}") from None
+        if out.__class__ is not np.ndarray:
+            out = ctx._as_array(out)
+        result = _new(Tensor)
+        result.data = out
         if _Mode.anomaly:
             ctx._site = _creation_site()
             _check_finite(out, "forward", ctx)
-        if not isinstance(out, np.ndarray):  # numpy returns scalars for 0-d results
-            scalar, out = out, np.asarray(out)
-            if ctx._saved is not None:
-                ctx._saved = tuple(out if v is scalar else v for v in ctx._saved)
-        result = Tensor._make(out)
         if _Mode.grad_enabled:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
             if True in needs:
                 ctx.parents = args
-                ctx.needs_input_grad = needs
-                ctx._out = weakref.ref(result)
-                if ctx._saved is not None:
-                    ctx._versions = tuple((i, a._version) for i, a in enumerate(args)
-                                          if isinstance(a, Tensor)
-                                          and any(a.data is v for v in ctx._saved))
+                ctx.needs_input_grad = tuple(needs)
                 result.requires_grad = True
                 result._ctx = ctx
+                if ctx._saved is not None:
+                    ctx._out = weakref.ref(result)
+                    ctx._versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
         return result
 
+    def _as_array(self, out):
+        """numpy returns scalars for 0-d results: make them arrays (also in what was saved)."""
+        scalar, out = out, np.asarray(out)
+        if self._saved is not None:
+            self._saved = tuple(out if v is scalar else v for v in self._saved)
+        return out
+
     def _check_versions(self):
-        for i, v in self._versions:
-            a = self.parents[i]
-            if a._version != v:
+        """Refuse to run backward with saved inputs that were modified in place since."""
+        for i, (a, v) in enumerate(zip(self.parents, self._versions)):
+            if isinstance(a, Tensor) and a._version != v and any(a.data is s for s in self._saved):
                 raise GradientError(
                     f"{type(self).__name__}: input {i} (shape {a.shape}) was modified in place "
                     f"after the op saved it for backward (version {v} -> {a._version}); "
@@ -253,7 +259,6 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     interior tensors with ``retain_grad()`` keep theirs. Hooks registered with
     ``register_hook`` see (and may replace) each tensor's total gradient.
     """
-    from .tensor import Tensor
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
     pending = {id(root): gradient}
@@ -287,7 +292,8 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
             node = t._ctx
             if node is None:
                 continue
-            node._check_versions()
+            if node._saved is not None:
+                node._check_versions()
             grads = node.backward(node, g)
             if not isinstance(grads, tuple):
                 grads = (grads,)
@@ -318,7 +324,6 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
 
 
 def _as_gradient(root, gradient):
-    from .tensor import Tensor
     if isinstance(gradient, Tensor) and not gradient.requires_grad:
         gradient = gradient.data.copy()  # the caller keeps its own array
     if gradient is None:
@@ -347,7 +352,6 @@ def gradients(output, inputs, grad_output=None, create_graph=False):
 
     Inputs the output does not depend on get a zero gradient.
     """
-    from .tensor import Tensor
     inputs = tuple(inputs)
     if not output.requires_grad:
         captured = {}
@@ -369,7 +373,6 @@ def value_and_grad(f, argnums=0):
     stored in ``.grad``; they carry a graph when the call itself is recorded, so
     ``grad(grad(f))`` gives second derivatives.
     """
-    from .tensor import Tensor
     nums = _argnums_tuple(argnums)
 
     @functools.wraps(f)
@@ -412,7 +415,6 @@ def jacobian(f, argnums=0):
     The result has shape ``f(x).shape + x.shape``; it costs one backward pass per
     output element, so it is meant for small problems. ``hessian(f) = jacobian(grad(f))``.
     """
-    from .tensor import Tensor, stack
 
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
@@ -429,6 +431,7 @@ def jacobian(f, argnums=0):
         keep = _Mode.transform_depth > 0
         flat = out.reshape(-1)
         rows = [gradients(flat[i], [a], create_graph=keep)[0] for i in range(flat.shape[0])]
+        from .tensor import stack
         return stack(rows).reshape(*out.shape, *a.shape)
 
     return wrapped
@@ -444,7 +447,6 @@ def hvp(f, x, v):
 
     Two backward passes: g = df/dx with its graph kept, then d(g . v)/dx.
     """
-    from .tensor import Tensor
     x = x if isinstance(x, Tensor) and x.requires_grad else Tensor(x, requires_grad=True)
     v = v.data if isinstance(v, Tensor) else np.asarray(v, dtype=x.dtype)
     with enable_grad():

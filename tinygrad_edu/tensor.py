@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from . import ops
+from . import autograd, ops
 from .autograd import Function, GradientError, _Mode, backward as _backward
 
 
@@ -346,6 +346,8 @@ def zeros(*shape, requires_grad=False, dtype=np.float64):
 def ones(*shape, requires_grad=False, dtype=np.float64):
     return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
 
+
+autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
 
 __all__ = ["Tensor", "DTypeError", "tensor", "where", "maximum", "minimum", "concatenate",
            "stack", "zeros", "ones", "Function"]
