@@ -4,6 +4,8 @@ from .autograd import (AnomalyError, Function, GradientError, ShapeError, detect
                        no_grad, value_and_grad)
 from .tensor import (DTypeError, Tensor, concatenate, maximum, minimum, ones, stack, tensor,
                      where, zeros)
-from . import functional, nn, optim, testing  # noqa: E402  (they build on the core)
+from . import functional, nn, optim, testing, viz  # noqa: E402  (they build on the core)
+from .io import load, save  # noqa: E402
+from . import train, models  # noqa: E402
 
 __version__ = "0.1.0"

@@ -212,6 +212,12 @@ class Function:
                     f"{type(self).__name__}: input {i} (shape {a.shape}) was modified in place "
                     f"after the op saved it for backward (version {v} -> {a._version}); "
                     "its gradient would be wrong. Use an out-of-place operation instead.")
+        out = self._out() if self._out is not None else None
+        if out is not None and out._version != 0 and any(out.data is s for s in self._saved):
+            raise GradientError(
+                f"{type(self).__name__}: its output (shape {out.shape}) was modified in place "
+                "after being saved for backward; its gradient would be wrong. Use an "
+                "out-of-place operation instead.")
 
 
 # ------------------------------------------------------------------------ the walk
@@ -294,8 +300,15 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
                 continue
             if node._saved is not None:
                 node._check_versions()
-            grads = node.backward(node, g)
-            if not isinstance(grads, tuple):
+            if _Mode.anomaly:  # check this node's gradients, not the ops inside its backward
+                _Mode.anomaly = False
+                try:
+                    grads = node.backward(node, g)
+                finally:
+                    _Mode.anomaly = True
+            else:
+                grads = node.backward(node, g)
+            if not isinstance(grads, (tuple, list)):
                 grads = (grads,)
             parents = node.parents
             if len(grads) != len(parents):

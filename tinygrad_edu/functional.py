@@ -74,7 +74,8 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
 def _labels(target, n, num_classes, name):
     labels = np.asarray(target.data if isinstance(target, Tensor) else target)
     if labels.shape != (n,):
-        raise ShapeError(f"{name}: integer labels must have shape ({n},), got {labels.shape}")
+        raise ShapeError(f"{name}: for input of shape ({n}, {num_classes}) the integer labels "
+                         f"must have shape ({n},), got {labels.shape}")
     if labels.dtype.kind not in "iu":
         if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
             labels = labels.astype(np.int64)
@@ -87,15 +88,14 @@ def _labels(target, n, num_classes, name):
     return labels
 
 
-def nll_loss(log_probs, target, reduction="mean"):
+def nll_loss(log_probs, target, reduction="mean", _name="nll_loss"):
     """L = -log_probs[i, target_i] for integer labels (log_probs of shape (N, C))."""
     log_probs = _t(log_probs)
     if log_probs.ndim != 2:
-        raise ShapeError(f"nll_loss: expected log-probabilities of shape (N, C), "
-                         f"got {log_probs.shape}")
+        raise ShapeError(f"{_name}: expected input of shape (N, C), got {log_probs.shape}")
     n, c = log_probs.shape
-    labels = _labels(target, n, c, "nll_loss")
-    return _reduce(-log_probs[np.arange(n), labels], reduction, "nll_loss")
+    labels = _labels(target, n, c, _name)
+    return _reduce(-log_probs[np.arange(n), labels], reduction, _name)
 
 
 def cross_entropy(input, target, reduction="mean"):
@@ -113,7 +113,7 @@ def cross_entropy(input, target, reduction="mean"):
     if t.ndim == 2:
         _same_shape("cross_entropy", x, Tensor._make(t))
         return _reduce(-(log_p * t).sum(axis=-1), reduction, "cross_entropy")
-    return nll_loss(log_p, t, reduction)
+    return nll_loss(log_p, t, reduction, _name="cross_entropy")
 
 
 __all__ = ["sigmoid", "tanh", "relu", "softplus", "softmax", "log_softmax", "logsumexp",

@@ -40,7 +40,10 @@ class _Reduction(Function):
 
     @staticmethod
     def _setup(ctx, x, axis, keepdims):
-        ctx.axes = _axes(axis, x.ndim)
+        try:
+            ctx.axes = _axes(axis, x.ndim)
+        except ShapeError as e:
+            raise ShapeError(f"{type(ctx).__name__}: {e} (input shape {x.shape})") from None
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
         ctx.kept_shape = _kept_shape(x.shape, ctx.axes)

@@ -47,7 +47,7 @@ class Tensor:
     grad = None
     requires_grad = False
     _ctx = None       # the Function node that produced this tensor (None for leaves)
-    _version = 0      # bumped by in-place operations
+    _vc = None        # version counter [n], shared with detached views (see _version)
     _hooks = ()
     _retain = False
 
@@ -67,6 +67,18 @@ class Tensor:
         self.data = arr
         if requires_grad:
             self.requires_grad_()
+
+    @property
+    def _version(self):
+        """How many in-place updates this tensor's array has seen (0 for most tensors)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value):
+        if self._vc is None:
+            self._vc = [0]
+        self._vc[0] = value
 
     @classmethod
     def _make(cls, arr):
@@ -132,8 +144,12 @@ class Tensor:
         _backward(self, gradient, create_graph)
 
     def detach(self):
-        """The same data, cut from the graph (shares memory; never requires grad)."""
-        return Tensor._make(self.data)
+        """The same data, cut from the graph (shares memory and the version counter)."""
+        d = Tensor._make(self.data)
+        if self._vc is None:
+            self._vc = [0]
+        d._vc = self._vc
+        return d
 
     def requires_grad_(self, flag=True):
         """Mark this leaf as a parameter to differentiate (only floating dtypes)."""

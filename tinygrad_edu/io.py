@@ -1,0 +1,127 @@
+"""Save and load state dicts (name -> numpy array) as ``.npz`` files, safely.
+
+    >>> tg.save(model.state_dict(), "model.npz")
+    >>> model.load_state_dict(tg.load("model.npz"))
+
+The file is a plain numpy ``.npz`` archive (a zip of ``.npy`` arrays) that numpy,
+or any other tool, can read. Loading never runs code: arrays are read with
+``allow_pickle=False``, so a file that holds a pickled object (which could run
+arbitrary code when unpickled) is refused with `UnsafeFileError` instead of being
+loaded. Saving refuses values that could only be stored as pickles.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["SerializationError", "UnsafeFileError", "load", "save"]
+
+
+class SerializationError(ValueError):
+    """A state dict that cannot be saved, or a file that is not a saved state dict."""
+
+
+class UnsafeFileError(SerializationError):
+    """A file whose loading would unpickle Python objects (and so could run code)."""
+
+
+def _as_array(name, value):
+    """The numpy array to store for ``value`` (an ndarray, a numpy scalar or a Tensor)."""
+    if not isinstance(name, str) or not name:
+        raise SerializationError(f"save: every key must be a non-empty string, got {name!r}")
+    data = getattr(value, "data", None)
+    if isinstance(data, np.ndarray) and not isinstance(value, np.ndarray):  # a Tensor
+        value = data
+    if not isinstance(value, (np.ndarray, np.generic)):
+        raise SerializationError(
+            f"save: {name!r} is a {type(value).__name__}, not a numpy array; a state dict "
+            "maps names to arrays (use Module.state_dict(), or np.asarray the value)")
+    arr = np.asarray(value)
+    if arr.dtype.hasobject:
+        raise SerializationError(
+            f"save: {name!r} has dtype {arr.dtype}, which holds Python objects; it could only "
+            "be stored as a pickle, which load() refuses. Convert it to a numeric dtype")
+    return arr
+
+
+def save(state, path):
+    """Write ``state`` (a mapping name -> numpy array, e.g. ``Module.state_dict()``) to ``path``.
+
+    ``path`` is a file name (written exactly as given; ``.npz`` is the usual suffix)
+    or a binary file object. Tensors are stored as their arrays; values that are not
+    arrays, and arrays of Python objects, raise `SerializationError` before anything
+    is written. The archive keeps the order of ``state``.
+    """
+    if not isinstance(state, Mapping):
+        raise SerializationError(f"save: expected a mapping name -> array (a state dict), "
+                                 f"got {type(state).__name__}")
+    arrays = [(name, _as_array(name, value)) for name, value in state.items()]
+    if hasattr(path, "write"):
+        _write(path, arrays)
+        return path
+    path = os.fspath(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            _write(f, arrays)
+        os.replace(tmp, path)  # a crash never leaves a half-written file under `path`
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def _write(file, arrays):
+    with zipfile.ZipFile(file, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, arr in arrays:
+            with zf.open(name + ".npy", mode="w", force_zip64=True) as member:
+                np.lib.format.write_array(member, arr, allow_pickle=False)
+
+
+def load(path):
+    """Read a state dict written by `save` (or by ``np.savez``): an ordered name -> array dict.
+
+    Never unpickles: an entry holding Python objects, or a file that is a pickle,
+    raises `UnsafeFileError`; anything else that is not an ``.npz`` of arrays raises
+    `SerializationError`.
+    """
+    where = path if hasattr(path, "read") else os.fspath(path)
+    label = getattr(path, "name", where) if hasattr(path, "read") else where
+    try:
+        npz = np.load(where, allow_pickle=False)
+    except ValueError as e:  # numpy's words for a pickle file when pickles are off
+        if "pickle" in str(e).lower():
+            raise UnsafeFileError(
+                f"load: {label!r} is not an .npz archive of arrays: numpy would read it as a "
+                "pickle, and unpickling could run arbitrary code, so it is refused") from None
+        raise SerializationError(f"load: {label!r} is not an .npz state dict ({e})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise SerializationError(f"load: cannot read {label!r} as an .npz archive ({e})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise SerializationError(f"load: {label!r} holds a single array (an .npy file), not "
+                                 "an .npz state dict; write state dicts with tg.save")
+    state = OrderedDict()
+    with npz:
+        for name in npz.files:
+            try:
+                value = npz[name]
+            except ValueError as e:
+                if "pickle" in str(e).lower():
+                    raise UnsafeFileError(
+                        f"load: entry {name!r} of {label!r} is an array of Python objects, "
+                        "stored as a pickle; unpickling it could run arbitrary code, so the "
+                        "file is refused") from None
+                raise SerializationError(f"load: entry {name!r} of {label!r} cannot be read "
+                                         f"({e})") from None
+            if not isinstance(value, np.ndarray):
+                raise UnsafeFileError(
+                    f"load: entry {name!r} of {label!r} is not a numpy array (raw bytes of "
+                    "unknown format, e.g. a pickle); the file is refused")
+            state[name] = value
+    return state
