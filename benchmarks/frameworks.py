@@ -1,0 +1,122 @@
+"""The contenders behind one small interface.
+
+Each workload is written twice: once by hand in numpy (forward, manual backward, update),
+and once for the autograd engines, tinygrad_edu and PyTorch, through the adapters below
+(which differ only where the two libraries' spellings differ).
+"""
+import importlib
+import importlib.util
+import re
+
+import numpy as np
+
+CONTENDERS = ("numpy", "tinygrad_edu", "torch")   # torch is optional: skipped when absent
+
+
+def available(name):
+    return importlib.util.find_spec(name) is not None
+
+
+def loss_sources(fw):
+    """Which loss formulation tinygrad_edu used: its public function or a Tensor expression."""
+    return {"loss": sorted(set(fw.sources.values()))} if getattr(fw, "sources", None) else {}
+
+
+def load(name, threads):
+    return {"numpy": Numpy, "tinygrad_edu": Tinygrad, "torch": Torch}[name](threads)
+
+
+class Numpy:
+    name, autograd = "numpy", False
+
+    def __init__(self, threads):
+        self.version = np.__version__
+
+
+class Tinygrad:
+    name, autograd = "tinygrad_edu", True
+
+    def __init__(self, threads):
+        import tinygrad_edu as tg
+        self.tg, self.version = tg, getattr(tg, "__version__", "dev")
+        self.sources = {}   # which loss formulation was used, reported by the workloads
+
+    def tensor(self, array, requires_grad=False):
+        return self.tg.Tensor(array, requires_grad=requires_grad)
+
+    def labels(self, array):
+        return array
+
+    def numpy(self, t):
+        return t.data
+
+    def sgd_step(self, params, lr):
+        with self.tg.no_grad():
+            for p in params:
+                p.data -= lr * p.grad.data
+                p.grad = None
+
+    def cross_entropy(self, logits, labels):
+        f = self._public("cross_entropy")
+        if f is not None:
+            return f(logits, labels)
+        return -(logits.log_softmax(axis=-1)[np.arange(logits.shape[0]), labels]).mean()
+
+    def bce_with_logits(self, z, t):
+        f = self._public("binary_cross_entropy_with_logits")
+        if f is not None:
+            return f(z, t)
+        # softplus(z) - t*z, stable: max(z, 0) - t*z + log(1 + exp(-|z|))
+        return (self.tg.maximum(z, 0.0) - t * z + ((-z.abs()).exp() + 1.0).log()).mean()
+
+    def _public(self, name):
+        """The library's own loss when it exists (``tg.nn.functional``, else the core's
+        ``tinygrad_edu.functional``), or None: the caller then writes a Tensor expression."""
+        for module in ("tinygrad_edu.nn.functional", "tinygrad_edu.functional"):
+            try:
+                f = getattr(importlib.import_module(module), name, None)
+            except ImportError:
+                continue
+            if f is not None:
+                self.sources[name] = f"{module}.{name}"
+                return f
+        self.sources[name] = "a Tensor expression"
+        return None
+
+
+class Torch:
+    name, autograd = "torch", True
+
+    def __init__(self, threads):
+        import torch
+        import torch.nn.functional
+        torch.set_num_threads(threads)
+        self.torch, self.F, self.version = torch, torch.nn.functional, torch.__version__
+
+    def tensor(self, array, requires_grad=False):
+        return self.torch.tensor(array, requires_grad=requires_grad)   # copies, keeps dtype
+
+    def labels(self, array):
+        return self.torch.as_tensor(array, dtype=self.torch.long)
+
+    def numpy(self, t):
+        return t.detach().numpy()
+
+    def sgd_step(self, params, lr):
+        with self.torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+
+    def cross_entropy(self, logits, labels):
+        return self.F.cross_entropy(logits, labels)
+
+    def bce_with_logits(self, z, t):
+        return self.F.binary_cross_entropy_with_logits(z, t)
+
+    def blas(self):
+        """torch links MKL statically, so threadpoolctl cannot see it: ask torch."""
+        info = self.torch.__config__.parallel_info()
+        mkl = re.search(r"Math Kernel Library Version ([\w.]+)", info)
+        blas = f"MKL {mkl.group(1)}" if mkl else "BLAS (see torch.__config__.show())"
+        return f"{blas} inside torch, {self.torch.get_num_threads()} intra-op thread(s)"

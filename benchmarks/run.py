@@ -1,0 +1,270 @@
+"""Run the benchmarks and print a table of medians, spreads and ratios.
+
+    python -m benchmarks [--quick] [--reps N] [--only W1,W3] [--threads N] [--markdown]
+    python benchmarks/run.py ...          (the same)
+
+Every (workload, contender) repetition runs in a fresh subprocess, repetitions interleaved
+across contenders (numpy, tinygrad_edu, torch, numpy, tinygrad_edu, torch, ...), every
+contender pinned to the same number of BLAS / OpenMP threads. Ratios compare medians
+measured side by side in the same run. Contenders must agree on each workload's checksum.
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):               # started as ``python benchmarks/run.py``
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import (
+    frameworks,
+    harness,
+    w1_small_ops,
+    w2_mlp,
+    w3_logreg,
+    w4_deep_chain,
+    w5_memory,
+)
+
+WORKLOADS = {w.name: w for module in (w1_small_ops, w2_mlp, w3_logreg, w4_deep_chain, w5_memory)
+             for w in module.WORKLOADS}
+DEFAULT_REPS = {"full": 5, "quick": 2}
+CHILD_TIMEOUT = 900           # seconds
+MARK = "@@benchmark-result "  # prefix of the one line of JSON a child prints
+
+
+# ---------------------------------------------------------------- the child side
+
+def child_main(name, contender, size, threads):
+    """Inside a fresh process: load the contender, pin its threads, run, print one JSON line."""
+    fw = frameworks.load(contender, threads)
+    pools = harness.pin_threads(threads)
+    if contender == "torch":
+        pools.append(fw.blas())
+    workload = WORKLOADS[name]
+    res = workload.run(fw, **workload.sizes[size])
+    res["info"].update(version=fw.version, pools=pools)
+    print(MARK + json.dumps(res), flush=True)
+    return 0
+
+
+def run_child(name, contender, size, threads):
+    env = dict(os.environ, **harness.thread_env(threads))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, "-m", "benchmarks.run", "--child", name, contender,
+           "--size", size, "--threads", str(threads)]
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=CHILD_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {CHILD_TIMEOUT} s"}
+    for line in proc.stdout.splitlines():
+        if line.startswith(MARK):
+            return json.loads(line[len(MARK):])
+    tail = proc.stderr.strip().splitlines()[-3:] or ["(no output)"]
+    return {"error": f"exit code {proc.returncode}: " + " | ".join(tail)}
+
+
+# ---------------------------------------------------------------- the parent side
+
+def select(only):
+    if not only:
+        return list(WORKLOADS.values())
+    chosen = []
+    for token in only.split(","):
+        token = token.strip()
+        matches = [w for w in WORKLOADS.values()
+                   if w.name == token or w.name.startswith(token + "-")]
+        if not matches:
+            raise SystemExit(f"unknown workload {token!r}; known: {', '.join(WORKLOADS)}")
+        chosen += [w for w in matches if w not in chosen]
+    return chosen
+
+
+def agree(a, b, rtol):
+    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=rtol, abs_tol=rtol * 1e-6)
+                                    for x, y in zip(a, b))
+
+
+def analyse(workload, runs):
+    """runs: {contender: [child results]} -> medians, spreads, and what went wrong."""
+    ok = {c: [r for r in rs if "error" not in r] for c, rs in runs.items()}
+    ref_name = next((c for c in runs if ok[c]), None)
+    reference = ok[ref_name][0]["checksum"] if ref_name else None
+    problems, notes = [], []
+    for c, rs in runs.items():
+        problems += [f"ERROR {c}" for r in rs if "error" in r][:1]
+        notes += [f"{workload.name} {c}: {r['error']}" for r in rs if "error" in r][:1]
+        wrong = [r["checksum"] for r in ok[c] if not agree(r["checksum"], reference, workload.rtol)]
+        if wrong:
+            problems.append(f"MISMATCH {c}")
+            notes.append(f"{workload.name} {c}: checksum {fmt_list(wrong[0])} but "
+                         f"{ref_name} has {fmt_list(reference)} (rtol {workload.rtol:g})")
+        flags = sorted({f for r in ok[c] for f in r["flags"]})
+        if flags:
+            problems.append(f"FLAG {c}")
+            notes += [f"{workload.name} {c}: {f}" for f in flags]
+        if any(r["info"].get("peak_is_exact") is False for r in ok[c]):
+            notes.append(f"{workload.name} {c}: the peak-memory high-water mark could not be "
+                         "reset, so its peak may include memory used before the workload")
+        if c == "tinygrad_edu" and ok[c] and ok[c][0]["info"].get("loss"):
+            loss = ", ".join(ok[c][0]["info"]["loss"])
+            notes.append(f"{workload.name} {c}: loss computed with {loss}")
+    stats = {}
+    for c in runs:
+        for r in ok[c]:
+            for metric, value in r["metrics"].items():
+                stats.setdefault(metric, {}).setdefault(c, []).append(value)
+    return stats, problems, notes
+
+
+def fmt(v):
+    a = abs(v)
+    return (f"{v:.0f}" if a >= 100 else f"{v:.1f}" if a >= 10 else f"{v:.2f}" if a >= 1
+            else f"{v:.3f}" if a >= 0.01 or a == 0 else f"{v:.2g}")
+
+
+def fmt_list(values):
+    return "[" + ", ".join(f"{v:.10g}" for v in values) + "]"
+
+
+def cell(values):
+    if not values:
+        return "-"
+    med = fmt(statistics.median(values))
+    return med if len(values) == 1 else f"{med} [{fmt(min(values))}–{fmt(max(values))}]"
+
+
+def ratio(metric, workload, stats, over):
+    tg, other = stats.get("tinygrad_edu"), stats.get(over)
+    if not tg or not other or metric.startswith(workload.no_ratio):
+        return "-"
+    denominator = statistics.median(other)
+    return fmt(statistics.median(tg) / denominator) if denominator > 0 else "-"
+
+
+def render(header, rows, markdown):
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip()
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def describe_machine(threads, contenders):
+    lines = [(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
+             f"{os.cpu_count()} cores; {threads} BLAS/OpenMP thread(s) per contender"),
+             f"contenders: {', '.join(contenders)}"]
+    try:
+        import numpy  # noqa: F401  (loads numpy's BLAS so threadpoolctl can see it)
+        import threadpoolctl
+        lines += [f"numpy BLAS: {harness.describe_pool(p)} (before pinning)"
+                  for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    except ImportError:
+        lines.append("numpy BLAS: unknown (threadpoolctl not installed)")
+    return lines
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, 2 repetitions")
+    parser.add_argument("--reps", type=int, help="repetitions per contender (default 5, quick 2)")
+    parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W3 or W2-f32")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads (default 1)")
+    parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "CONTENDER"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--size", default="full", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def run_all(workloads, contenders, size, reps, threads):
+    """Every repetition in a fresh process, interleaved: A B C A B C ... per workload."""
+    plan = [(w, rep, n_reps, c) for w in workloads
+            for n_reps in [reps or min(DEFAULT_REPS[size], w.max_reps or DEFAULT_REPS[size])]
+            for rep in range(n_reps) for c in contenders]
+    runs = {w.name: {c: [] for c in contenders} for w in workloads}
+    for i, (w, rep, n_reps, c) in enumerate(plan, 1):
+        t0 = time.perf_counter()
+        res = run_child(w.name, c, size, threads)
+        runs[w.name][c].append(res)
+        print(f"[{i}/{len(plan)}] {w.name} rep {rep + 1}/{n_reps} {c}: "
+              f"{'error' if 'error' in res else 'ok'}, {time.perf_counter() - t0:.1f} s",
+              file=sys.stderr, flush=True)
+    return runs
+
+
+def tabulate(workloads, contenders, runs):
+    """Rows of the table, notes to print under it, and whether anything failed."""
+    others = [c for c in ("numpy", "torch") if c in contenders]
+    header = ["workload", "metric", *contenders, *(f"tg/{c}" for c in others), "check"]
+    rows, notes, failed, medians = [], [], False, {}
+    for w in workloads:
+        stats, problems, w_notes = analyse(w, runs[w.name])
+        notes += w_notes
+        failed |= any(not p.startswith("FLAG") for p in problems)
+        check = ", ".join(problems) or "ok"
+        medians[w.name] = {c: {m: statistics.median(s[c]) for m, s in stats.items() if c in s}
+                           for c in contenders}
+        for k, (metric, per_c) in enumerate(stats.items()):
+            rows.append([w.name if k == 0 else "", metric,
+                         *(cell(per_c.get(c)) for c in contenders),
+                         *(ratio(metric, w, per_c, c) for c in others), check if k == 0 else ""])
+        if not stats:
+            rows.append([w.name, "-", *("-" for _ in contenders), *("-" for _ in others), check])
+    for w in workloads:
+        notes += w.summary(medians) if w.summary else []
+    return header, rows, notes, failed
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        return child_main(*args.child, args.size, args.threads)
+    size = "quick" if args.quick else "full"
+    workloads = select(args.only)
+    contenders = [c for c in frameworks.CONTENDERS if frameworks.available(c)]
+    missing = [c for c in frameworks.CONTENDERS if c not in contenders]
+    print(f"tinygrad_edu benchmarks ({size} sizes)")
+    print("\n".join(describe_machine(args.threads, contenders)))
+    if missing:
+        print(f"skipped (not importable): {', '.join(missing)}")
+    sys.stdout.flush()
+
+    start = time.perf_counter()
+    runs = run_all(workloads, contenders, size, args.reps, args.threads)
+    header, rows, notes, failed = tabulate(workloads, contenders, runs)
+    print()
+    print(render(header, rows, args.markdown))
+    print("\nmedian [min–max] over repetitions, one fresh process each; "
+          "tg/X = tinygrad_edu median / X median (lower is better for tinygrad_edu)")
+    for title, lines in (("workloads", [f"{w.name}: {w.title}" for w in workloads]),
+                         ("notes", notes), ("contenders", contender_lines(runs, contenders))):
+        if lines:
+            print(f"{title}:" + "".join(f"\n  {line}" for line in lines))
+    print(f"total {time.perf_counter() - start:.0f} s; checksums "
+          + ("DISAGREE or a run failed" if failed else "agree"))
+    return 1 if failed else 0
+
+
+def contender_lines(runs, contenders):
+    """Version and thread pools in effect, as each contender's own process reported them."""
+    lines = []
+    for c in contenders:
+        info = next((r["info"] for w in runs.values() for r in w[c] if "error" not in r), None)
+        if info:
+            lines.append(f"{c} {info['version']}: " + "; ".join(info["pools"]))
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""W3 logistic regression: N=10,000 samples, D=100 features, 200 full-batch gradient
+descent iterations on the mean binary cross-entropy (the stable with-logits form).
+X is a constant: no gradient for it.
+"""
+import numpy as np
+
+from benchmarks.frameworks import loss_sources
+from benchmarks.harness import Workload, result, time_phases, timed
+
+LR = 1.0
+SIZES = {"full": {"n": 10_000, "d": 100, "iters": 200}, "quick": {"n": 1_000, "d": 20, "iters": 20}}
+
+
+def make_data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    w_true = rng.standard_normal((d, 1))
+    t = (rng.random((n, 1)) < 1.0 / (1.0 + np.exp(-(X @ w_true)))).astype(np.float64)
+    return X, t, np.zeros((d, 1)), np.zeros(1)
+
+
+def build(fw, n, d):
+    """A ``step()``: one gradient-descent iteration in place; returns (loss, w) as numpy."""
+    X, t, w, b = make_data(n, d)
+    if not fw.autograd:
+        def step():
+            nonlocal w, b
+            z = X @ w + b
+            loss = np.mean(np.logaddexp(0.0, z) - t * z)   # E = mean(log(1 + e^z) - t z)
+            dz = (1.0 / (1.0 + np.exp(-z)) - t) / n         # dE/dz = (sigmoid(z) - t)/n
+            w -= LR * (X.T @ dz)
+            b -= LR * dz.sum(axis=0)
+            return loss, w
+        return step
+
+    X, t = fw.tensor(X), fw.tensor(t)
+    w, b = fw.tensor(w, requires_grad=True), fw.tensor(b, requires_grad=True)
+
+    def step():
+        loss = fw.bce_with_logits(X @ w + b, t)
+        loss.backward()
+        fw.sgd_step([w, b], LR)
+        return fw.numpy(loss), fw.numpy(w)
+    return step
+
+
+def run(fw, n, d, iters):
+    step = build(fw, n, d)
+    keep = lambda out: (float(out[0]), float(out[1].sum()))
+    med, outs = time_phases(lambda: timed(step, keep), iters - 1, warmup=1)
+    return result({"ms/iter": med["total"] * 1e3}, checksum=(outs[0][0], *outs[-1]),
+                  **loss_sources(fw))
+
+
+WORKLOADS = [Workload("W3", "logistic regression N=10,000 D=100, 200 full-batch GD iterations",
+                      run, SIZES)]
