@@ -95,7 +95,7 @@ def _creation_site():
 
 def _check_finite(array, what, node):
     if np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
-        where = node._site or "<unknown>"
+        where = node._site or "<unknown> (turn detect_anomaly on before the forward pass)"
         raise AnomalyError(f"{type(node).__name__}: {what} produced NaN or inf "
                            f"(op created at {where})")
 
@@ -127,12 +127,11 @@ class Function:
     as the output Tensor if they are the output, else as constants.
     """
 
-    parents = ()
-    needs_input_grad = ()
-    _saved = None      # what forward saved
-    _versions = ()     # the inputs' versions when forward saved them, checked in backward
-    _out = None        # weak reference to the output Tensor
-    _site = ""         # where the op was created (anomaly mode only)
+    # Slots keep a node small (a chain of a million ops is a million nodes); ops that
+    # store more on ctx (masks, axes) get a __dict__ only when they do.
+    __slots__ = ("parents", "needs_input_grad", "_saved", "_versions", "_out", "__dict__",
+                 "__weakref__")
+    _site = ""         # where the op was created (set in anomaly mode only)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -148,11 +147,13 @@ class Function:
 
     @property
     def saved_tensors(self):
+        """What forward saved: input arrays come back as the input Tensors, the output
+        array as the output Tensor (so a gradient can be differentiated again), other
+        arrays as constant Tensors, anything else unchanged."""
         if self._saved is None:
             raise GradientError(f"{type(self).__name__}.backward reads saved_tensors, "
                                 "but forward never called ctx.save_for_backward")
-        parents = self.parents
-        out = self._out() if self._out is not None else None
+        parents, out = self.parents, self._out
         result = []
         for v in self._saved:
             if isinstance(v, (np.ndarray, np.generic)):
@@ -170,6 +171,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run forward on the inputs' arrays; record the node if any input needs a gradient."""
         ctx = _new(cls)
+        ctx._saved = None
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
@@ -182,18 +184,20 @@ class Function:
             out = ctx._as_array(out)
         result = _new(Tensor)
         result.data = out
+        result._ctx = None
+        result.requires_grad = False
         if _Mode.anomaly:
             ctx._site = _creation_site()
             _check_finite(out, "forward", ctx)
         if _Mode.grad_enabled:
-            needs = [isinstance(a, Tensor) and a.requires_grad for a in args]
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             if True in needs:
                 ctx.parents = args
-                ctx.needs_input_grad = tuple(needs)
+                ctx.needs_input_grad = needs
+                ctx._out = None  # the output Tensor, set only while backward runs
                 result.requires_grad = True
                 result._ctx = ctx
                 if ctx._saved is not None:
-                    ctx._out = weakref.ref(result)
                     ctx._versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
         return result
 
@@ -204,20 +208,42 @@ class Function:
             self._saved = tuple(out if v is scalar else v for v in self._saved)
         return out
 
-    def _check_versions(self):
-        """Refuse to run backward with saved inputs that were modified in place since."""
+    def _check_versions(self, out):
+        """Refuse to run backward with saved values that were modified in place since."""
         for i, (a, v) in enumerate(zip(self.parents, self._versions)):
             if isinstance(a, Tensor) and a._version != v and any(a.data is s for s in self._saved):
                 raise GradientError(
                     f"{type(self).__name__}: input {i} (shape {a.shape}) was modified in place "
                     f"after the op saved it for backward (version {v} -> {a._version}); "
                     "its gradient would be wrong. Use an out-of-place operation instead.")
-        out = self._out() if self._out is not None else None
-        if out is not None and out._version != 0 and any(out.data is s for s in self._saved):
+        if out._version != 0 and any(out.data is s for s in self._saved):
             raise GradientError(
                 f"{type(self).__name__}: its output (shape {out.shape}) was modified in place "
                 "after being saved for backward; its gradient would be wrong. Use an "
                 "out-of-place operation instead.")
+
+    def _call_backward(self, out, g):
+        """Run this node's backward for output ``out`` with upstream gradient ``g``."""
+        if self._saved is not None:
+            self._check_versions(out)
+            self._out = out
+        try:
+            if _Mode.anomaly:  # check this node's gradients, not the ops inside its backward
+                _Mode.anomaly = False
+                try:
+                    grads = self.backward(self, g)
+                finally:
+                    _Mode.anomaly = True
+            else:
+                grads = self.backward(self, g)
+        finally:
+            self._out = None  # no cycle output -> node -> output after the call
+        if grads.__class__ is not tuple:
+            grads = tuple(grads) if isinstance(grads, list) else (grads,)
+        if len(grads) != len(self.parents):
+            raise GradientError(f"{type(self).__name__}.backward returned {len(grads)} "
+                                f"gradient(s) for {len(self.parents)} input(s)")
+        return grads
 
 
 # ------------------------------------------------------------------------ the walk
@@ -298,22 +324,8 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
             node = t._ctx
             if node is None:
                 continue
-            if node._saved is not None:
-                node._check_versions()
-            if _Mode.anomaly:  # check this node's gradients, not the ops inside its backward
-                _Mode.anomaly = False
-                try:
-                    grads = node.backward(node, g)
-                finally:
-                    _Mode.anomaly = True
-            else:
-                grads = node.backward(node, g)
-            if not isinstance(grads, (tuple, list)):
-                grads = (grads,)
+            grads = node._call_backward(t, g)
             parents = node.parents
-            if len(grads) != len(parents):
-                raise GradientError(f"{type(node).__name__}.backward returned {len(grads)} "
-                                    f"gradient(s) for {len(parents)} input(s)")
             for p, pg, need in zip(parents, grads, node.needs_input_grad):
                 if not need or pg is None:
                     continue

@@ -15,7 +15,7 @@ class DTypeError(TypeError):
 
 def _operand(x):
     """A Tensor, a Python scalar (keeps the other operand's dtype) or a numpy array."""
-    if isinstance(x, (Tensor, np.ndarray)):
+    if x.__class__ is float or x.__class__ is int or isinstance(x, (Tensor, np.ndarray)):
         return x
     if isinstance(x, np.generic):
         return x.item()
@@ -43,10 +43,10 @@ class Tensor:
     __array_ufunc__ = None  # numpy on the left defers to Tensor: ndarray * Tensor -> Tensor
     __hash__ = object.__hash__  # == returns a Tensor; identity stays the hash
 
-    # Defaults shared by all instances; an instance stores only what differs.
+    # Every tensor has these three; the rest live in a __dict__ made only when one is set
+    # (most interior tensors never need it), with the class attributes as defaults.
+    __slots__ = ("data", "requires_grad", "_ctx", "__dict__", "__weakref__")
     grad = None
-    requires_grad = False
-    _ctx = None       # the Function node that produced this tensor (None for leaves)
     _vc = None        # version counter [n], shared with detached views (see _version)
     _hooks = ()
     _retain = False
@@ -65,6 +65,8 @@ class Tensor:
             raise DTypeError(f"Tensor: cannot convert {type(data).__name__} to a numeric "
                              f"array ({e})") from None
         self.data = arr
+        self._ctx = None  # the Function node that produced this tensor (None for leaves)
+        self.requires_grad = False
         if requires_grad:
             self.requires_grad_()
 
@@ -85,6 +87,8 @@ class Tensor:
         """Wrap an array without copying or converting (the ops' fast path)."""
         t = object.__new__(cls)
         t.data = arr
+        t._ctx = None
+        t.requires_grad = False
         return t
 
     # ------------------------------------------------------------------ attributes

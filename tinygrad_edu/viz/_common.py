@@ -377,10 +377,9 @@ def backprop(root, order=None):
             if not isinstance(t, Tensor) or id(t) not in grads or t._ctx is None:
                 continue
             node = t._ctx
-            node._check_versions()
             g = grads[id(t)]
-            sent = _call_backward(node, g)
-            local = _call_backward(node, np.ones_like(g)) if t.size == 1 else None
+            sent = node._call_backward(t, Tensor._make(np.asarray(g)))
+            local = node._call_backward(t, Tensor._make(np.ones_like(g))) if t.size == 1 else None
             for i, p in enumerate(node.parents):
                 if not (isinstance(p, Tensor) and node.needs_input_grad[i]) or sent[i] is None:
                     continue
@@ -397,15 +396,6 @@ def backprop(root, order=None):
                 paths[id(p)].append(Contribution(t, node, i, g, value, loc, broadcast))
                 grads[id(p)] = grads[id(p)] + value if id(p) in grads else value
     return grads, paths
-
-
-def _call_backward(node, g):
-    out = node.backward(node, Tensor._make(np.asarray(g)))
-    out = out if isinstance(out, tuple) else (out,)
-    if len(out) != len(node.parents):
-        raise ValueError(f"{type(node).__name__}.backward returned {len(out)} gradient(s) "
-                         f"for {len(node.parents)} input(s)")
-    return out
 
 
 def _as_array(x, p):
