@@ -294,54 +294,55 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
     pending = {id(root): gradient}
-    once, twice = set(), set()  # gradient Tensors handed to one / several inputs
+    shared = set()  # gradient Tensors that more than one tensor holds: copy before .grad
     prev_mode, _Mode.grad_enabled = _Mode.grad_enabled, bool(create_graph)
     try:
         for t in reversed(_toposort(root)):
             g = pending.pop(id(t), None)
             if g is None:
                 continue
-            if id(g) not in twice:
-                once.discard(id(g))  # its only slot is consumed: this node may pass it on
             if t._hooks:
                 for hook in t._hooks:
                     new = hook(g)
                     if new is not None:
                         g = new if isinstance(new, Tensor) else Tensor(new)
+            node = t._ctx
             if wanted is not None:
                 if id(t) in wanted:
                     captured[id(t)] = g
-            elif t._ctx is None or t._retain:
+            elif node is None or t._retain:
                 if t.grad is None:
-                    if not create_graph and (id(g) in twice or g.data.base is not None
-                                             or not g.data.flags.writeable):
-                        g = Tensor._make(np.array(g.data))  # never share a .grad array
+                    data = g.data
+                    if not create_graph and (id(g) in shared or data.base is not None
+                                             or not data.flags.writeable):
+                        g = Tensor._make(data.copy())  # never share a .grad array
                     t.grad = g
+                    shared.add(id(g))
                 else:
                     t.grad = t.grad + g
-                if t._ctx is not None:
-                    twice.add(id(t.grad))  # a retained interior gradient is held by .grad
-            node = t._ctx
             if node is None:
                 continue
             grads = node._call_backward(t, g)
-            parents = node.parents
-            for p, pg, need in zip(parents, grads, node.needs_input_grad):
+            handed = []
+            for p, pg, need in zip(node.parents, grads, node.needs_input_grad):
                 if not need or pg is None:
                     continue
-                if not isinstance(pg, Tensor):
-                    pg = Tensor._make(np.asarray(pg, dtype=p.dtype))
-                if pg.shape != p.shape:
-                    pg = unbroadcast(pg, p.shape, type(node).__name__)
-                if pg.dtype != p.dtype:
-                    pg = pg.astype(p.dtype)
+                if pg.__class__ is not Tensor:
+                    pg = pg if isinstance(pg, Tensor) else Tensor._make(np.asarray(pg, dtype=p.dtype))
+                pdata, gdata = p.data, pg.data
+                if gdata.shape != pdata.shape:
+                    pg = unbroadcast(pg, pdata.shape, type(node).__name__)
+                if gdata.dtype != pdata.dtype:
+                    pg = pg.astype(pdata.dtype)
                 if _Mode.anomaly:
                     _check_finite(pg.data, "backward", node)
+                if handed and any(pg is h for h in handed):  # one object, two inputs (add)
+                    shared.add(id(pg))
+                handed.append(pg)
                 key = id(p)
                 if key in pending:
                     pending[key] = pending[key] + pg
                 else:
-                    (twice if id(pg) in once else once).add(id(pg))
                     pending[key] = pg
     finally:
         _Mode.grad_enabled = prev_mode
