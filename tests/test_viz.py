@@ -249,7 +249,7 @@ def test_a_5000_op_chain_draws():
 
 # ---- output files --------------------------------------------------------------------------
 
-def test_render_svg_and_png_with_dot(tmp_path):
+def test_render_svg_and_png_with_dot(tmp_path, dot):
     *_, loss = logistic_unit()
     g = viz.draw_graph(loss)
     svg = viz.render(g, tmp_path / "graph.svg")
