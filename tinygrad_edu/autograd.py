@@ -392,6 +392,20 @@ def _argnums_tuple(argnums):
     return (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
 
+def _trace(f, args, kwargs, nums):
+    """Call f with args[nums] made differentiable; inner transforms keep their graphs."""
+    args = list(args)
+    for i in nums:
+        if not (isinstance(args[i], Tensor) and args[i].requires_grad):
+            args[i] = Tensor(args[i], requires_grad=True)
+    _Mode.transform_depth += 1
+    try:
+        with enable_grad():
+            return args, f(*args, **kwargs)
+    finally:
+        _Mode.transform_depth -= 1
+
+
 def value_and_grad(f, argnums=0):
     """Transform ``f`` into a function returning ``(f(*args), df/d args[argnums])``.
 
@@ -403,17 +417,7 @@ def value_and_grad(f, argnums=0):
 
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
-        args = list(args)
-        for i in nums:
-            a = args[i]
-            if not (isinstance(a, Tensor) and a.requires_grad):
-                args[i] = Tensor(a, requires_grad=True)
-        _Mode.transform_depth += 1
-        try:
-            with enable_grad():
-                out = f(*args, **kwargs)
-        finally:
-            _Mode.transform_depth -= 1
+        args, out = _trace(f, args, kwargs, nums)
         if not isinstance(out, Tensor) or out.size != 1:
             shape = getattr(out, "shape", type(out).__name__)
             raise GradientError(f"grad: f must return a one-element Tensor, got shape {shape}; "
@@ -444,16 +448,8 @@ def jacobian(f, argnums=0):
 
     @functools.wraps(f)
     def wrapped(*args, **kwargs):
-        args = list(args)
+        args, out = _trace(f, args, kwargs, (argnums,))
         a = args[argnums]
-        if not (isinstance(a, Tensor) and a.requires_grad):
-            args[argnums] = a = Tensor(a, requires_grad=True)
-        _Mode.transform_depth += 1
-        try:
-            with enable_grad():
-                out = f(*args, **kwargs)
-        finally:
-            _Mode.transform_depth -= 1
         keep = _Mode.transform_depth > 0
         flat = out.reshape(-1)
         rows = [gradients(flat[i], [a], create_graph=keep)[0] for i in range(flat.shape[0])]

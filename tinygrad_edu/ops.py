@@ -130,29 +130,22 @@ class Pow(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b);  da = g * [a > b] + g/2 * [a == b],  db likewise"""
+    """y = max(a, b);  da = g * [a > b] + g/2 * [a == b],  db = g - da"""
+    wins, pick = staticmethod(np.greater), staticmethod(np.maximum)
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.wa = (a > b) + 0.5 * (a == b)
-        return np.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, g):
-        return g * ctx.wa, g * (1.0 - ctx.wa)
-
-
-class Minimum(Function):
-    """y = min(a, b);  da = g * [a < b] + g/2 * [a == b],  db likewise"""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.wa = (a < b) + 0.5 * (a == b)
-        return np.minimum(a, b)
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.wa = cls.wins(a, b) + 0.5 * (a == b)
+        return cls.pick(a, b)
 
     @staticmethod
     def backward(ctx, g):
         return g * ctx.wa, g * (1.0 - ctx.wa)
+
+
+class Minimum(Maximum):
+    """y = min(a, b);  da = g * [a < b] + g/2 * [a == b],  db = g - da"""
+    wins, pick = staticmethod(np.less), staticmethod(np.minimum)
 
 
 class Where(Function):
@@ -362,11 +355,12 @@ class Mean(_Reduction):
 
 class Max(_Reduction):
     """y = max(x, axis);  dx = g at the arg-max, split evenly among ties"""
+    reduce = staticmethod(np.max)
 
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
+    @classmethod
+    def forward(cls, ctx, x, axis=None, keepdims=False):
         axes = _Reduction._setup(ctx, x, axis, keepdims)
-        out = np.max(x, axis=axes, keepdims=True)
+        out = cls.reduce(x, axis=axes, keepdims=True)
         mask = x == out
         ctx.weights = mask / mask.sum(axis=axes, keepdims=True)
         return out if keepdims else out.reshape(np.delete(x.shape, axes))
@@ -376,20 +370,9 @@ class Max(_Reduction):
         return _expand_back(g, ctx) * ctx.weights
 
 
-class Min(_Reduction):
+class Min(Max):
     """y = min(x, axis);  dx = g at the arg-min, split evenly among ties"""
-
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        axes = _Reduction._setup(ctx, x, axis, keepdims)
-        out = np.min(x, axis=axes, keepdims=True)
-        mask = x == out
-        ctx.weights = mask / mask.sum(axis=axes, keepdims=True)
-        return out if keepdims else out.reshape(np.delete(x.shape, axes))
-
-    @staticmethod
-    def backward(ctx, g):
-        return _expand_back(g, ctx) * ctx.weights
+    reduce = staticmethod(np.min)
 
 
 def _shifted_logsumexp(x, axes):
