@@ -356,3 +356,20 @@ def test_product_feature_makes_xor_separable():
     assert _least_squares_accuracy(X, y) < 1.0  # without the feature no line works
     with pytest.raises(ValueError, match="2 columns"):
         data.add_product_feature(np.zeros((4, 3)))
+
+
+@given(n=st.integers(2, 60), k=st.integers(2, 10), shuffle=st.booleans(), seed=st.integers(0, 99))
+def test_k_fold_partitions_the_samples(n, k, shuffle, seed):
+    if k > n:
+        with pytest.raises(ValueError, match="k_fold"):
+            data.k_fold(n, k)
+        return
+    folds = data.k_fold(n, k, shuffle=shuffle, random_state=seed)
+    assert len(folds) == k
+    tests = np.concatenate([test for _, test in folds])
+    assert sorted(tests.tolist()) == list(range(n))             # each sample tested once
+    sizes = [len(test) for _, test in folds]
+    assert max(sizes) - min(sizes) <= 1
+    for train, test in folds:
+        assert set(train.tolist()) | set(test.tolist()) == set(range(n))
+        assert not set(train.tolist()) & set(test.tolist())

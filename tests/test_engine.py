@@ -1077,9 +1077,30 @@ def test_inplace_on_saved_tensor_then_backward_raises():
     x = leaf([1.0, 2.0])
     y = x * 2.0
     z = y * y            # saves y
-    y.add_(1.0)
+    with tg.no_grad():   # in grad mode the update itself is refused (next test)
+        y.add_(1.0)
     with pytest.raises(tg.GradientError, match="modified in place"):
         z.sum().backward()
+
+
+@pytest.mark.parametrize("update", [lambda t: t.add_(1.0), lambda t: t.mul_(2.0),
+                                    lambda t: t.__isub__(1.0)])
+def test_inplace_update_of_a_tensor_that_requires_grad_is_refused_in_grad_mode(update):
+    x = leaf([1.0, 2.0])
+    for t in (x, x * 2.0):  # a leaf and an interior tensor
+        with pytest.raises(tg.GradientError, match="in-place update"):
+            update(t)
+    assert x.data.tolist() == [1.0, 2.0]
+
+
+def test_augmented_assignment_is_in_place_under_no_grad():
+    w = leaf([1.0, 2.0])
+    (w * w).sum().backward()
+    before = w
+    with tg.no_grad():
+        w -= 0.5 * w.grad            # the training-loop idiom keeps w a leaf
+    assert w is before and w.is_leaf and w.requires_grad
+    assert w.data.tolist() == [0.0, 0.0]
 
 
 def test_inplace_on_saved_constant_then_backward_raises():
@@ -1095,7 +1116,8 @@ def test_inplace_on_unsaved_tensor_is_fine():
     x = leaf([1.0, 2.0])
     y = x * 2.0
     z = y + 1.0          # Add saves nothing
-    y.add_(5.0)
+    with tg.no_grad():  # in grad mode the update itself is refused
+        y.add_(5.0)
     z.sum().backward()
     np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
 

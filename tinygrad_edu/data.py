@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = [
     "xor", "blobs", "spirals", "sine", "load_digits", "load_breast_cancer",
-    "one_hot", "standardize", "train_test_split", "batches",
+    "one_hot", "standardize", "k_fold", "train_test_split", "batches",
     "add_bias_column", "add_product_feature",
 ]
 
@@ -198,6 +198,19 @@ def standardize(X, mean=None, std=None):
 
 
 _standardize = standardize  # for load_breast_cancer, whose argument shadows the name
+
+
+def k_fold(n_samples, k=5, shuffle=True, random_state=None):
+    """Cross-validation folds: a list of k (train_indices, test_indices) pairs.
+
+    Every sample is in exactly one test fold; fold sizes differ by at most one.
+    """
+    n_samples, k = _check_int("n_samples", n_samples, 2), _check_int("k", k, 2)
+    if k > n_samples:
+        raise ValueError(f"k_fold: k={k} folds need at least {k} samples, got {n_samples}")
+    order = _rng(random_state).permutation(n_samples) if shuffle else np.arange(n_samples)
+    folds = np.array_split(order, k)
+    return [(np.concatenate(folds[:i] + folds[i + 1:]), test) for i, test in enumerate(folds)]
 
 
 def train_test_split(X, y, test_size=0.25, shuffle=True, random_state=None):

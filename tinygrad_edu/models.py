@@ -128,6 +128,14 @@ def _check_param(estimator, name, ok, expected):
                          f"{expected}. Got {value!r} instead.")
 
 
+def _has_scipy():
+    try:
+        import scipy.optimize  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _rng(random_state):
     if isinstance(random_state, np.random.RandomState):
         random_state = random_state.randint(np.iinfo(np.int32).max)
@@ -231,7 +239,7 @@ class _Network:
         rng = _rng(self.random_state)
         solver = self.solver
         if solver == "auto":
-            solver = "lbfgs" if len(X) < LBFGS_BELOW else "adam"
+            solver = "lbfgs" if len(X) < LBFGS_BELOW and _has_scipy() else "adam"
         X_val = y_val = None
         if self.early_stopping and solver in ("sgd", "adam"):
             X, X_val, target, y_val = train_test_split(
@@ -357,7 +365,7 @@ class LogisticRegression(_Classifier):
 
     No penalty by default (``alpha=0``; scikit-learn's C=1 is ``alpha=1``), so XOR with
     the feature x1*x2 is learned exactly, as in the lesson. Weights start at zero.
-    ``solver='auto'``: L-BFGS below 1000 samples, Adam (``learning_rate_init=0.1``,
+    ``solver='auto'``: L-BFGS below 1000 samples (when scipy is installed), Adam (``learning_rate_init=0.1``,
     minibatches of 200, stopping on the loss plateau) from there on, where L-BFGS
     would drive an unpenalised model to the large weights that overfit (digits: 0.92
     against 0.93). ``coef_`` (n_units, n_features) and ``intercept_``: as scikit-learn.
@@ -379,7 +387,7 @@ class LogisticRegression(_Classifier):
 
 class _MLP:
     """The perceptrons' hyperparameters, named and defaulted as in scikit-learn except
-    ``solver='auto'``: L-BFGS below 1000 samples, where it converges in tens of
+    ``solver='auto'``: L-BFGS below 1000 samples (when scipy is installed), where it converges in tens of
     iterations (XOR with three tanh units: 5 seeds of 5, where Adam at the default rate
     needs thousands of epochs and can stall), Adam on larger data such as the digits,
     where minibatches generalise better. Weights start Xavier-uniform (He-normal before

@@ -183,9 +183,12 @@ class Tensor:
 
     # ------------------------------------------------------------- in-place updates
     def _inplace(self, fn, other):
-        if _Mode.grad_enabled and self.requires_grad and self._ctx is None:
-            raise GradientError("in-place update of a leaf that requires grad: wrap it in "
-                                "tg.no_grad() (as optimizers do)")
+        if _Mode.grad_enabled and self.requires_grad:
+            raise GradientError(
+                f"in-place update of a tensor that requires grad (shape {self.shape}): "
+                "its graph would be wrong. For a parameter update write it under "
+                "tg.no_grad() (as optimizers do); to add up losses for a report, add "
+                "loss.item(); otherwise use an out-of-place operation")
         fn(self.data, _data(other), out=self.data, casting="same_kind")
         self._version += 1
         return self
@@ -202,6 +205,11 @@ class Tensor:
     def copy_(self, other):
         return self._inplace(lambda a, b, out, casting: np.copyto(out, b, casting=casting),
                              other)
+
+    # t -= u and friends update t in place (numpy semantics; a parameter needs no_grad)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
 
     def zero_(self):
         return self.mul_(0.0)

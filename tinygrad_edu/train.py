@@ -93,7 +93,7 @@ class LossPlateau:
             self.improved(model)
         if self.wait >= self.patience:
             return (f"{self.monitor} did not improve by more than {self.min_delta:g} for "
-                    f"{self.patience} epochs (best at epoch {self.best_epoch})")
+                    f"{self.patience} epochs (best at epoch {self.best_epoch + 1}, counting from 1)")
         return None
 
     def improved(self, model):
@@ -213,7 +213,8 @@ def fit(model, loss_fn, X, y, *, optimizer, epochs, batch_size=None, X_val=None,
         params = optimizer.params
         for _ in range(epochs):
             total, grad_sum = 0.0, [np.zeros_like(p.data) for p in params]
-            for Xb, yb in batches(X, y, batch_size or len(X), shuffle, random_state=rng):
+            order = shuffle and batch_size is not None  # full batch: nothing to shuffle
+            for Xb, yb in batches(X, y, batch_size or len(X), order, random_state=rng):
                 total += _train_step(model, loss_fn, optimizer, Xb, yb) * len(Xb)
                 for acc, p in zip(grad_sum, params):
                     if p.grad is not None:
