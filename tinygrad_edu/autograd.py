@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import traceback
 import weakref
@@ -42,6 +43,7 @@ class _Mode:
     grad_enabled = True
     anomaly = False
     transform_depth = 0  # > 0 inside tg.grad: inner gradients keep their graph
+    mutations = 0        # in-place updates so far, anywhere (see Tensor._version)
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -129,7 +131,7 @@ class Function:
 
     # Slots keep a node small (a chain of a million ops is a million nodes); ops that
     # store more on ctx (masks, axes) get a __dict__ only when they do.
-    __slots__ = ("parents", "needs_input_grad", "_saved", "_versions", "_out", "__dict__",
+    __slots__ = ("parents", "needs_input_grad", "_saved", "_stamp", "_out", "__dict__",
                  "__weakref__")
     _site = ""         # where the op was created (set in anomaly mode only)
 
@@ -198,7 +200,7 @@ class Function:
                 result.requires_grad = True
                 result._ctx = ctx
                 if ctx._saved is not None:
-                    ctx._versions = [a._version if isinstance(a, Tensor) else 0 for a in args]
+                    ctx._stamp = _Mode.mutations  # in-place updates after this: check them
         return result
 
     def _as_array(self, out):
@@ -210,22 +212,21 @@ class Function:
 
     def _check_versions(self, out):
         """Refuse to run backward with saved values that were modified in place since."""
-        for i, (a, v) in enumerate(zip(self.parents, self._versions)):
-            if isinstance(a, Tensor) and a._version != v and any(a.data is s for s in self._saved):
+        stamp = self._stamp
+        for i, a in enumerate(self.parents + (out,)):
+            if (isinstance(a, Tensor) and a._vc is not None and a._vc[1] > stamp
+                    and any(a.data is s for s in self._saved)):
+                what = "its output" if a is out else f"input {i}"
                 raise GradientError(
-                    f"{type(self).__name__}: input {i} (shape {a.shape}) was modified in place "
-                    f"after the op saved it for backward (version {v} -> {a._version}); "
+                    f"{type(self).__name__}: {what} (shape {a.shape}) was modified in place "
+                    f"after the op saved it for backward (it is now at version {a._version}); "
                     "its gradient would be wrong. Use an out-of-place operation instead.")
-        if out._version != 0 and any(out.data is s for s in self._saved):
-            raise GradientError(
-                f"{type(self).__name__}: its output (shape {out.shape}) was modified in place "
-                "after being saved for backward; its gradient would be wrong. Use an "
-                "out-of-place operation instead.")
 
     def _call_backward(self, out, g):
         """Run this node's backward for output ``out`` with upstream gradient ``g``."""
         if self._saved is not None:
-            self._check_versions(out)
+            if _Mode.mutations != self._stamp:  # something was updated in place since
+                self._check_versions(out)
             self._out = out
         try:
             if _Mode.anomaly:  # check this node's gradients, not the ops inside its backward
@@ -249,22 +250,23 @@ class Function:
 # ------------------------------------------------------------------------ the walk
 def _toposort(root):
     """Tensors that need a gradient, parents before children (iterative DFS)."""
-    order, visited = [], set()
+    order, seen = [], set()
     stack = [(root, False)]
+    push, pop, mark = stack.append, stack.pop, seen.add
     while stack:
-        t, expanded = stack.pop()
+        t, expanded = pop()
         if expanded:
             order.append(t)
             continue
-        if id(t) in visited:
+        if id(t) in seen:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
+        mark(id(t))
+        push((t, True))
         node = t._ctx
         if node is not None:
             for p in node.parents:
-                if getattr(p, "requires_grad", False) and id(p) not in visited:
-                    stack.append((p, False))
+                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
+                    push((p, False))
     return order
 
 
@@ -296,6 +298,10 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     pending = {id(root): gradient}
     shared = set()  # gradient Tensors that more than one tensor holds: copy before .grad
     prev_mode, _Mode.grad_enabled = _Mode.grad_enabled, bool(create_graph)
+    # The walk creates many short-lived objects and no cycles: the cyclic garbage
+    # collector would only traverse the (possibly huge) graph again and again.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         for t in reversed(_toposort(root)):
             g = pending.pop(id(t), None)
@@ -346,6 +352,8 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
                     pending[key] = pg
     finally:
         _Mode.grad_enabled = prev_mode
+        if gc_was_enabled:
+            gc.enable()
     return captured
 
 

@@ -47,7 +47,7 @@ class Tensor:
     # (most interior tensors never need it), with the class attributes as defaults.
     __slots__ = ("data", "requires_grad", "_ctx", "__dict__", "__weakref__")
     grad = None
-    _vc = None        # version counter [n], shared with detached views (see _version)
+    _vc = None        # [in-place updates, stamp of the last], shared with detached views
     _hooks = ()
     _retain = False
 
@@ -79,8 +79,9 @@ class Tensor:
     @_version.setter
     def _version(self, value):
         if self._vc is None:
-            self._vc = [0]
-        self._vc[0] = value
+            self._vc = [0, 0]
+        _Mode.mutations += 1
+        self._vc[0], self._vc[1] = value, _Mode.mutations  # the count, and when
 
     @classmethod
     def _make(cls, arr):
@@ -151,7 +152,7 @@ class Tensor:
         """The same data, cut from the graph (shares memory and the version counter)."""
         d = Tensor._make(self.data)
         if self._vc is None:
-            self._vc = [0]
+            self._vc = [0, 0]
         d._vc = self._vc
         return d
 
