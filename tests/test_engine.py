@@ -1150,3 +1150,66 @@ def test_detect_anomaly_names_op_in_backward():
     msg = str(info.value)
     assert "Sqrt" in msg and "backward" in msg
     assert "y = x.sqrt()" in msg   # the line that created the op
+
+
+# ---- edge cases found in review ------------------------------------------------------------
+
+def test_detached_copy_is_a_constant_in_second_derivatives():
+    # d2/dx2 of x * stop_gradient(x) is 0: the detached factor must not reconnect to x
+    H = tg.hessian(lambda x: (x * x.detach()).sum())(tg.Tensor([3.0]))
+    assert H.data.tolist() == [[0.0]]
+
+
+def test_pow_gradients_at_zero_base_are_finite():
+    x, y = leaf([0.0, 2.0]), leaf([2.0, 2.0])
+    (x ** y).sum().backward()
+    # d(x^y)/dx = y x^(y-1) = [0, 4];  d(x^y)/dy = x^y log x = [0 (limit), 4 log 2]
+    np.testing.assert_array_equal(x.grad.data, [0.0, 4.0])
+    assert y.grad.data[0] == 0.0 and y.grad.data[1] == pytest.approx(4 * np.log(2.0))
+    z = leaf([0.0, 2.0])
+    (z ** tg.Tensor(0.0)).sum().backward()         # x^0 = 1: derivative 0 everywhere
+    np.testing.assert_array_equal(z.grad.data, [0.0, 0.0])
+
+
+def test_in_place_updates_refuse_values_that_carry_a_graph():
+    w = leaf([1.0, 2.0])
+    acc = tg.zeros(2)
+    with pytest.raises(tg.GradientError, match="acc = acc \\+ x"):
+        acc += w * 2.0
+    with pytest.raises(tg.GradientError, match="item assignment"):
+        acc[0] = (w * w).sum()
+    assert acc.data.tolist() == [0.0, 0.0]
+
+
+def test_gradients_of_two_inputs_are_separate_writable_arrays():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    ga, gb = tg.gradients((a + b).sum(), [a, b])
+    assert not np.shares_memory(ga.data, gb.data)
+    ga.data[0] = 5.0                                  # writable, and b's gradient unchanged
+    assert gb.data.tolist() == [1.0, 1.0]
+
+
+def test_casting_to_integers_ends_the_graph_and_zeros_keep_their_dtype():
+    x = leaf([1.5, 2.5])
+    assert not x.astype(np.int64).requires_grad
+    assert tg.zeros(3, dtype=np.int64).dtype == np.int64
+    assert tg.ones(2, dtype=np.float32).dtype == np.float32
+
+
+def test_value_and_grad_returns_a_value_without_its_graph():
+    value, g = tg.value_and_grad(lambda x: (x * x).sum())(tg.Tensor([1.0, 2.0]))
+    assert not value.requires_grad and value.grad_fn is None
+    assert value.item() == 5.0 and g.data.tolist() == [2.0, 4.0]
+
+
+def test_np_array_of_a_tensor_copies_and_asarray_shares():
+    t = leaf([1.0, 2.0])
+    assert not np.shares_memory(np.array(t), t.data)
+    assert np.asarray(t) is t.data
+
+
+def test_mean_over_an_empty_axis_has_an_empty_gradient():
+    x = leaf(np.zeros((0, 3)))
+    with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
+        x.mean(axis=0).backward(np.ones(3))
+    assert x.grad.shape == (0, 3)

@@ -489,3 +489,18 @@ def test_scipy_optimizer_bumps_the_version():
     opt.step(closure)
     assert p._version >= 2  # at least one evaluation and the final write
     np.testing.assert_allclose(p.data, [0.0, 0.0], atol=1e-8)
+
+
+def test_adam_counts_steps_per_parameter():
+    # a parameter whose first gradient arrives at step 11 gets Adam's first-step update,
+    # lr * sign(g): bias correction uses its own step count, not the optimizer's
+    a, b = tg.Tensor([0.0], requires_grad=True), tg.Tensor([0.0], requires_grad=True)
+    opt = tg.optim.Adam([a, b], lr=0.1)
+    for _ in range(10):
+        opt.zero_grad()
+        (a * 1.0).sum().backward()
+        opt.step()
+    opt.zero_grad()
+    (b * 3.0).sum().backward()
+    opt.step()
+    np.testing.assert_allclose(b.data, [-0.1], rtol=1e-6)

@@ -315,7 +315,10 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
             node = t._ctx
             if wanted is not None:
                 if id(t) in wanted:
+                    if not create_graph and (id(g) in shared or not g.data.flags.writeable):
+                        g = Tensor._make(g.data.copy())
                     captured[id(t)] = g
+                    shared.add(id(g))
             elif node is None or t._retain:
                 if t.grad is None:
                     data = g.data
@@ -431,6 +434,8 @@ def value_and_grad(f, argnums=0):
             raise GradientError(f"grad: f must return a one-element Tensor, got shape {shape}; "
                                 "for a vector output use tg.jacobian(f)")
         grads = gradients(out, [args[i] for i in nums], create_graph=_Mode.transform_depth > 0)
+        if _Mode.transform_depth == 0:
+            out = out.detach()  # the caller gets a value, not the graph that made it
         return out, (grads[0] if isinstance(argnums, int) else grads)
 
     return wrapped

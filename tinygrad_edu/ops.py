@@ -124,8 +124,14 @@ class Pow(Function):
                 da = g * 0.0 if b == 0 else (g if b == 1 else g * b * a ** (b - 1))
             else:
                 da = g * b * a ** (b - 1)
-        if need_b:  # a may be a Python number (2 ** t)
-            db = g * out * (a.log() if hasattr(a, "log") else np.log(a))
+                zero = (a.data == 0) & (b.data == 0)  # 0**0: the derivative is 0, not 0 * inf
+                if zero.any():
+                    da = g * Where.apply(zero, 0.0, b * a ** Where.apply(zero, 1.0, b - 1.0))
+        if need_b:  # d(a**b)/db = y log a, taken as 0 where a = 0 (as y = 0 there)
+            if isinstance(a, (int, float)):
+                db = g * out * (np.log(a) if a != 0 else 0.0)
+            else:
+                db = g * out * Where.apply(a.data == 0, 1.0, a).log()
         return da, db
 
 
@@ -350,7 +356,7 @@ class Mean(_Reduction):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx) * (1.0 / ctx.n)
+        return _expand_back(g, ctx) * (1.0 / ctx.n if ctx.n else 0.0)  # n = 0: empty
 
 
 class Max(_Reduction):

@@ -70,22 +70,21 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr=lr, eps=eps, weight_decay=weight_decay)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
-        self.t = 0
 
     @no_grad()
     def step(self):
-        self.t += 1
         b1, b2 = self.betas
         for i, p, g in self._grads():
             if self.weight_decay:
                 g = g + self.weight_decay * p.data
             s = self.state[i]
-            if not s:
-                s["m"], s["v"] = np.zeros_like(p.data), np.zeros_like(p.data)
+            if not s:  # each parameter counts its own steps (its first gradient may come late)
+                s["t"], s["m"], s["v"] = 0, np.zeros_like(p.data), np.zeros_like(p.data)
+            s["t"] += 1
             s["m"] = b1 * s["m"] + (1 - b1) * g
             s["v"] = b2 * s["v"] + (1 - b2) * (g * g)
-            m_hat = s["m"] / (1 - b1 ** self.t)
-            v_hat = s["v"] / (1 - b2 ** self.t)
+            m_hat = s["m"] / (1 - b1 ** s["t"])
+            v_hat = s["v"] / (1 - b2 ** s["t"])
             p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
             p._version += 1
 

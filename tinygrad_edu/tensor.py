@@ -113,6 +113,8 @@ class Tensor:
         return self.data.tolist()
 
     def __array__(self, dtype=None, copy=None):
+        if copy:
+            return self.data.astype(dtype or self.dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __len__(self):
@@ -150,7 +152,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph (shares memory and the version counter)."""
-        d = Tensor._make(self.data)
+        d = Tensor._make(self.data.view())  # its own array object: never mistaken for self
         if self._vc is None:
             self._vc = [0, 0]
         d._vc = self._vc
@@ -184,6 +186,10 @@ class Tensor:
 
     # ------------------------------------------------------------- in-place updates
     def _inplace(self, fn, other):
+        if _Mode.grad_enabled and isinstance(other, Tensor) and other.requires_grad:
+            raise GradientError(
+                f"in-place update with a value that requires grad (shape {other.shape}) would "
+                "drop its graph: write acc = acc + x (or use tg.stack) instead")
         if _Mode.grad_enabled and self.requires_grad:
             raise GradientError(
                 f"in-place update of a tensor that requires grad (shape {self.shape}): "
@@ -219,6 +225,9 @@ class Tensor:
         if _Mode.grad_enabled and self.requires_grad:
             raise GradientError("item assignment into a tensor that requires grad would "
                                 "break its graph; use tg.where or build a new tensor")
+        if _Mode.grad_enabled and isinstance(value, Tensor) and value.requires_grad:
+            raise GradientError("item assignment of a value that requires grad would drop "
+                                "its graph: build the tensor with tg.stack or tg.where")
         self.data[_index(idx)] = _data(value)
         self._version += 1
 
@@ -262,7 +271,11 @@ class Tensor:
 
     def astype(self, dtype):
         dtype = np.dtype(dtype)
-        return self if dtype == self.dtype else ops.Cast.apply(self, dtype)
+        if dtype == self.dtype:
+            return self
+        if dtype.kind != "f":  # integers and booleans carry no gradient
+            return Tensor._make(self.data.astype(dtype))
+        return ops.Cast.apply(self, dtype)
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False): return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
@@ -369,11 +382,11 @@ def stack(tensors, axis=0):
 
 
 def zeros(*shape, requires_grad=False, dtype=np.float64):
-    return Tensor(np.zeros(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(_shape_args(shape)), requires_grad=requires_grad, dtype=dtype)
 
 
 def ones(*shape, requires_grad=False, dtype=np.float64):
-    return Tensor(np.ones(_shape_args(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(_shape_args(shape)), requires_grad=requires_grad, dtype=dtype)
 
 
 autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
