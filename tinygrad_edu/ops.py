@@ -248,8 +248,11 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        e = np.exp(-np.abs(x))
-        out = np.where(x >= 0, 1.0, e) / (1.0 + e)
+        e = np.asarray(np.abs(x))  # (numpy gives a scalar for 0-d x)
+        np.exp(np.negative(e, out=e), out=e)  # e = exp(-|x|) <= 1: never overflows
+        out = np.where(x >= 0, 1.0, e)
+        e += 1.0
+        out /= e                              # x >= 0: 1/(1+e);  x < 0: e/(1+e)
         ctx.save_for_backward(out)
         return out
 
