@@ -120,10 +120,7 @@ def main(argv=None):
 
 def write_pictures(out, results):
     """The sigmoid, each data set with its line, and the loss curves (needs matplotlib)."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("matplotlib is not installed, so no pictures were drawn (pip install matplotlib)")
+    if not tg.viz.plots_available():
         return
     out.mkdir(parents=True, exist_ok=True)
     figures = {"01_sigmoid.png": tg.viz.plot_activations()}

@@ -162,12 +162,10 @@ def write_pictures(out, X, y, hand_net, model):
         except tg.viz.GraphvizNotFoundError:
             written.append(tg.viz.save_source(g, out / f"{name}.dot").name)
             print("Graphviz's `dot` program is missing: saved the DOT text instead of SVG")
-    try:
+    if tg.viz.plots_available():
         fig = tg.viz.plot_decision_boundary(model, X, y, title="The trained XOR network")
         fig.savefig(out / "02_trained_boundary.png", dpi=100)
         written.append("02_trained_boundary.png")
-    except ImportError:
-        print("matplotlib is not installed, so the plot was skipped (pip install matplotlib)")
     print(f"wrote {', '.join(written)} to {out}")
 
 

@@ -106,10 +106,7 @@ def main(argv=None):
 def write_pictures(out, model):
     """What each hidden unit looks for (its 64 incoming weights as an 8x8 image) and the
     loss curve (needs matplotlib)."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("matplotlib is not installed, so no pictures were drawn (pip install matplotlib)")
+    if not tg.viz.plots_available():
         return
     out.mkdir(parents=True, exist_ok=True)
     figures = {"03_first_layer.png": tg.viz.plot_first_layer(model, (8, 8)),

@@ -93,11 +93,10 @@ def main(argv=None):
 
 
 def write_pictures(out, x, t, w, X, y, w_line, mlp):
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed, so no pictures were drawn (pip install matplotlib)")
+    if not tg.viz.plots_available():
         return
+    from matplotlib.figure import Figure
+
     out.mkdir(parents=True, exist_ok=True)
     fig = Figure(figsize=(10, 3.8), layout="constrained")
     ax1, ax2 = fig.subplots(1, 2)

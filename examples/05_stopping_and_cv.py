@@ -185,10 +185,7 @@ def main(argv=None):
 
 def write_pictures(out, histories):
     """The training and held-out loss of the run without a stopping rule (needs matplotlib)."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        print("matplotlib is not installed, so no pictures were drawn (pip install matplotlib)")
+    if not tg.viz.plots_available():
         return
     out.mkdir(parents=True, exist_ok=True)
     fig = tg.viz.plot_history(histories["none (all epochs)"],

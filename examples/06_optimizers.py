@@ -112,11 +112,10 @@ def main(argv=None):
 
 
 def write_pictures(out, results):
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:
-        print("matplotlib is not installed, so no pictures were drawn (pip install matplotlib)")
+    if not tg.viz.plots_available():
         return
+    from matplotlib.figure import Figure
+
     out.mkdir(parents=True, exist_ok=True)
     fig = Figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()

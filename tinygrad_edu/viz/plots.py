@@ -38,6 +38,19 @@ def _matplotlib():
     return matplotlib
 
 
+def plots_available():
+    """True when matplotlib is installed; otherwise print how to install it, return False.
+
+    For scripts that draw optional pictures: ``if tg.viz.plots_available(): ...``.
+    """
+    try:
+        _matplotlib()
+    except ImportError:
+        print("matplotlib is not installed, so no pictures were drawn (pip install matplotlib)")
+        return False
+    return True
+
+
 def _new_figure(figsize, nrows=1, ncols=1):
     """A Figure and its axes.
 
