@@ -174,7 +174,17 @@ class Function:
         """Run forward on the inputs' arrays; record the node if any input needs a gradient."""
         ctx = _new(cls)
         ctx._saved = None
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        # Unwrap the inputs. One and two inputs (nearly every op) are spelled out: on
+        # small arrays a comprehension costs as much as the arithmetic itself.
+        n = len(args)
+        if n == 2:
+            a, b = args
+            arrays = (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+        elif n == 1:
+            a, = args
+            arrays = (a.data,) if isinstance(a, Tensor) else args
+        else:
+            arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as e:
@@ -186,21 +196,28 @@ class Function:
             out = ctx._as_array(out)
         result = _new(Tensor)
         result.data = out
-        result._ctx = None
-        result.requires_grad = False
         if _Mode.anomaly:
             ctx._site = _creation_site()
             _check_finite(out, "forward", ctx)
         if _Mode.grad_enabled:
-            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            if True in needs:
+            if n == 2:
+                needs = (isinstance(a, Tensor) and a.requires_grad,
+                         isinstance(b, Tensor) and b.requires_grad)
+            elif n == 1:
+                needs = (isinstance(a, Tensor) and a.requires_grad,)
+            else:
+                needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+            if True in needs:  # record the node
                 ctx.parents = args
                 ctx.needs_input_grad = needs
                 ctx._out = None  # the output Tensor, set only while backward runs
-                result.requires_grad = True
-                result._ctx = ctx
                 if ctx._saved is not None:
                     ctx._stamp = _Mode.mutations  # in-place updates after this: check them
+                result.requires_grad = True
+                result._ctx = ctx
+                return result
+        result.requires_grad = False
+        result._ctx = None
         return result
 
     def _as_array(self, out):

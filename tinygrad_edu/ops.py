@@ -29,9 +29,9 @@ def _kept_shape(shape, axes):
 
 
 def _expand_back(g, ctx):
-    """Broadcast a reduction's gradient back to the input's shape."""
-    if not ctx.keepdims:
-        g = g.reshape(ctx.kept_shape)
+    """Broadcast a reduction's gradient back to the input's shape (a view, no copy)."""
+    if not ctx.keepdims and ctx.axes != tuple(range(len(ctx.axes))):
+        g = g.reshape(ctx.kept_shape)  # (reduced leading axes come back by broadcasting)
     return g.expand(ctx.in_shape)
 
 
@@ -250,7 +250,8 @@ class Sigmoid(Function):
     def forward(ctx, x):
         e = np.asarray(np.abs(x))  # (numpy gives a scalar for 0-d x)
         np.exp(np.negative(e, out=e), out=e)  # e = exp(-|x|) <= 1: never overflows
-        out = np.where(x >= 0, 1.0, e)
+        out = e * (x < 0)
+        out += x >= 0                         # numerator: 1 where x >= 0, e where x < 0
         e += 1.0
         out /= e                              # x >= 0: 1/(1+e);  x < 0: e/(1+e)
         ctx.save_for_backward(out)
@@ -359,7 +360,7 @@ class Mean(_Reduction):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx) * (1.0 / ctx.n if ctx.n else 0.0)  # n = 0: empty
+        return _expand_back(g * (1.0 / ctx.n if ctx.n else 0.0), ctx)  # n = 0: empty
 
 
 class Max(_Reduction):
@@ -556,6 +557,12 @@ class Stack(Function):
 
 
 # ------------------------------------------------------------------------------ matmul
+def _blas_ready(x):
+    """numpy multiplies broadcast (zero-stride) arrays, such as the gradient of a sum,
+    with a slow loop instead of BLAS (20x slower for a matrix-vector product): copy them."""
+    return np.ascontiguousarray(x) if 0 in x.strides and x.size > 1 else x
+
+
 class MatMul(Function):
     """y = a @ b (numpy's rules);  da = g @ b^T,  db = a^T @ g   (batch axes summed)"""
 
@@ -566,7 +573,7 @@ class MatMul(Function):
                              f"got shapes {np.shape(a)} and {np.shape(b)}")
         ctx.save_for_backward(a, b)
         try:
-            return a @ b
+            return _blas_ready(a) @ _blas_ready(b)
         except ValueError:
             raise ShapeError(f"MatMul: cannot multiply shapes {a.shape} and {b.shape}: "
                              f"the last axis of the first ({a.shape[-1]}) must equal the "
