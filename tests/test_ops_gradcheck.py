@@ -181,6 +181,13 @@ def matmul_case(data):
     return (lambda a, b: a @ b), [data.draw(arrays(sa, **R)), data.draw(arrays(sb, **R))]
 
 
+def cross_entropy_case(data):
+    n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 5))
+    x = data.draw(arrays((n, c), **R))
+    labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    return (lambda t: tg.functional.cross_entropy(t, labels, reduction="none")), [x]
+
+
 OP_CASES = {
     "Add": binary(lambda a, b: a + b),
     "Sub": binary(lambda a, b: a - b),
@@ -208,6 +215,7 @@ OP_CASES = {
     "LogSumExp": reduction("logsumexp"),
     "Softmax": along_axis("softmax"),
     "LogSoftmax": along_axis("log_softmax"),
+    "CrossEntropy": cross_entropy_case,
     "Reshape": reshape_case,
     "Transpose": transpose_case,
     "Expand": expand_case,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import ops
 from .autograd import ShapeError
 from .tensor import Tensor
 
@@ -108,12 +109,13 @@ def cross_entropy(input, target, reduction="mean"):
     x = _t(input)
     if x.ndim != 2:
         raise ShapeError(f"cross_entropy: expected logits of shape (N, C), got {x.shape}")
-    log_p = x.log_softmax(axis=-1)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     if t.ndim == 2:
         _same_shape("cross_entropy", x, Tensor._make(t))
-        return _reduce(-(log_p * t).sum(axis=-1), reduction, "cross_entropy")
-    return nll_loss(log_p, t, reduction, _name="cross_entropy")
+        return _reduce(-(x.log_softmax(axis=-1) * t).sum(axis=-1), reduction, "cross_entropy")
+    n, c = x.shape
+    return _reduce(ops.CrossEntropy.apply(x, _labels(t, n, c, "cross_entropy")), reduction,
+                   "cross_entropy")
 
 
 __all__ = ["sigmoid", "tanh", "relu", "softplus", "softmax", "log_softmax", "logsumexp",

@@ -387,10 +387,11 @@ class Min(Max):
 
 def _shifted_logsumexp(x, axes):
     """log(sum(exp(x))) over axes with keepdims, shifted by the max: no overflow."""
-    m = np.max(x, axis=axes, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
+    m = np.asarray(x.max(axis=axes, keepdims=True))
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):  # log(0) = -inf when every entry is -inf
-        return np.log(np.sum(np.exp(x - m), axis=axes, keepdims=True)) + m
+        return np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
 
 
 class LogSumExp(_Reduction):
@@ -441,6 +442,29 @@ class LogSoftmax(Function):
     def backward(ctx, g):
         out, = ctx.saved_tensors
         return g - out.exp() * g.sum(axis=ctx.axis, keepdims=True)
+
+
+class CrossEntropy(Function):
+    """y_i = logsumexp(x_i) - x_i[k_i] for logits x (N, C) and labels k;
+    dx_i = g_i * (softmax(x_i) - onehot(k_i))   (the familiar  y - t)
+
+    One op instead of log_softmax, indexing, negation: the loss of every classifier,
+    so it is worth its own node. The labels are checked by the caller (cross_entropy).
+    """
+
+    @staticmethod
+    def forward(ctx, x, labels):
+        ctx.picked = (np.arange(len(labels)), labels)  # the entries x_i[k_i]
+        ctx.save_for_backward(x)
+        lse = _shifted_logsumexp(x, (1,))  # max-shifted: exact for logits of +-1000
+        return lse[:, 0] - x[ctx.picked]
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        onehot = np.zeros(x.shape, dtype=x.dtype)
+        onehot[ctx.picked] = 1.0
+        return (x.softmax(axis=1) - onehot) * g.reshape(-1, 1), None
 
 
 # ---------------------------------------------------------------------------- movement
