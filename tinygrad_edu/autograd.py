@@ -265,26 +265,24 @@ class Function:
 
 
 # ------------------------------------------------------------------------ the walk
-def _toposort(root):
-    """Tensors that need a gradient, parents before children (iterative DFS)."""
-    order, seen = [], set()
-    stack = [(root, False)]
-    push, pop, mark = stack.append, stack.pop, seen.add
+def _consumers(root):
+    """For every tensor below ``root`` that needs a gradient, the number of graph edges
+    into it (one per use as a recorded input): how many gradients it will receive."""
+    count = {}
+    stack = [root]
     while stack:
-        t, expanded = pop()
-        if expanded:
-            order.append(t)
+        node = stack.pop()._ctx
+        if node is None:
             continue
-        if id(t) in seen:
-            continue
-        mark(id(t))
-        push((t, True))
-        node = t._ctx
-        if node is not None:
-            for p in node.parents:
-                if isinstance(p, Tensor) and p.requires_grad and id(p) not in seen:
-                    push((p, False))
-    return order
+        for p, need in zip(node.parents, node.needs_input_grad):
+            if need:
+                key = id(p)
+                if key in count:
+                    count[key] += 1
+                else:
+                    count[key] = 1
+                    stack.append(p)
+    return count
 
 
 def unbroadcast(grad, shape, op_name="op"):
@@ -320,56 +318,68 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for t in reversed(_toposort(root)):
-            g = pending.pop(id(t), None)
-            if g is None:
-                continue
-            if t._hooks:
-                for hook in t._hooks:
-                    new = hook(g)
-                    if new is not None:
-                        g = new if isinstance(new, Tensor) else Tensor(new)
+        # Topological order by Kahn's algorithm: a tensor is ready once every op that
+        # used it has sent its gradient; its total (the sum over paths) then goes on.
+        waiting = _consumers(root)
+        ready = [root]
+        while ready:
+            t = ready.pop()
             node = t._ctx
-            if wanted is not None:
-                if id(t) in wanted:
-                    if not create_graph and (id(g) in shared or not g.data.flags.writeable):
-                        g = Tensor._make(g.data.copy())
-                    captured[id(t)] = g
-                    shared.add(id(g))
-            elif node is None or t._retain:
-                if t.grad is None:
-                    data = g.data
-                    if not create_graph and (id(g) in shared or data.base is not None
-                                             or not data.flags.writeable):
-                        g = Tensor._make(data.copy())  # never share a .grad array
-                    t.grad = g
-                    shared.add(id(g))
-                else:
-                    t.grad = t.grad + g
+            g = pending.pop(id(t), None)
+            if g is not None:
+                if t._hooks:
+                    for hook in t._hooks:
+                        new = hook(g)
+                        if new is not None:
+                            g = new if isinstance(new, Tensor) else Tensor(new)
+                if wanted is not None:
+                    if id(t) in wanted:
+                        if not create_graph and (id(g) in shared or not g.data.flags.writeable):
+                            g = Tensor._make(g.data.copy())
+                        captured[id(t)] = g
+                        shared.add(id(g))
+                elif node is None or t._retain:
+                    if t.grad is None:
+                        data = g.data
+                        if not create_graph and (id(g) in shared or data.base is not None
+                                                 or not data.flags.writeable):
+                            g = Tensor._make(data.copy())  # never share a .grad array
+                        t.grad = g
+                        shared.add(id(g))
+                    else:
+                        t.grad = t.grad + g
             if node is None:
                 continue
-            grads = node._call_backward(t, g)
+            parents, needs = node.parents, node.needs_input_grad
+            # no gradient arrived (every path gave None): the inputs still stop waiting
+            grads = node._call_backward(t, g) if g is not None else (None,) * len(parents)
             handed = []
-            for p, pg, need in zip(node.parents, grads, node.needs_input_grad):
-                if not need or pg is None:
+            for p, pg, need in zip(parents, grads, needs):
+                if not need:
                     continue
-                if pg.__class__ is not Tensor:
-                    pg = pg if isinstance(pg, Tensor) else Tensor._make(np.asarray(pg, dtype=p.dtype))
-                pdata, gdata = p.data, pg.data
-                if gdata.shape != pdata.shape:
-                    pg = unbroadcast(pg, pdata.shape, type(node).__name__)
-                if gdata.dtype != pdata.dtype:
-                    pg = pg.astype(pdata.dtype)
-                if _Mode.anomaly:
-                    _check_finite(pg.data, "backward", node)
-                if handed and any(pg is h for h in handed):  # one object, two inputs (add)
-                    shared.add(id(pg))
-                handed.append(pg)
                 key = id(p)
-                if key in pending:
-                    pending[key] = pending[key] + pg
+                if pg is not None:
+                    if pg.__class__ is not Tensor:
+                        pg = pg if isinstance(pg, Tensor) else Tensor._make(np.asarray(pg, dtype=p.dtype))
+                    pdata, gdata = p.data, pg.data
+                    if gdata.shape != pdata.shape:
+                        pg = unbroadcast(pg, pdata.shape, type(node).__name__)
+                    if gdata.dtype != pdata.dtype:
+                        pg = pg.astype(pdata.dtype)
+                    if _Mode.anomaly:
+                        _check_finite(pg.data, "backward", node)
+                    if handed and any(pg is h for h in handed):  # one object, two inputs (add)
+                        shared.add(id(pg))
+                    handed.append(pg)
+                    if key in pending:
+                        pending[key] = pending[key] + pg
+                    else:
+                        pending[key] = pg
+                left = waiting[key] - 1
+                if left:
+                    waiting[key] = left
                 else:
-                    pending[key] = pg
+                    ready.append(p)
     finally:
         _Mode.grad_enabled = prev_mode
         if gc_was_enabled:
