@@ -1213,3 +1213,61 @@ def test_mean_over_an_empty_axis_has_an_empty_gradient():
     with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning):
         x.mean(axis=0).backward(np.ones(3))
     assert x.grad.shape == (0, 3)
+
+
+# --- first-order backward on arrays (Function.array_backward)
+def _recording_op(array_backward):
+    seen = []
+
+    class Square(tg.Function):
+        """y = x**2;  dx = g * 2x"""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            x, = ctx.saved_tensors
+            seen.append((type(g), type(x)))
+            return g * 2.0 * x
+
+    Square.array_backward = array_backward
+    return Square, seen
+
+
+@pytest.mark.parametrize("array_backward", [False, True])
+def test_backward_gets_tensors_unless_the_op_asks_for_arrays(array_backward):
+    Square, seen = _recording_op(array_backward)
+    x = tg.Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    (Square.apply(x) * 1.5).sum().backward()
+    kind = np.ndarray if array_backward else tg.Tensor
+    assert seen == [(kind, kind)]
+    np.testing.assert_array_equal(x.grad.data, 1.5 * 2.0 * x.data)
+
+
+@pytest.mark.parametrize("array_backward", [False, True])
+def test_create_graph_always_runs_backward_on_tensors(array_backward):
+    Square, seen = _recording_op(array_backward)
+    x = tg.Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    Square.apply(x).sum().backward(create_graph=True)
+    assert seen == [(tg.Tensor, tg.Tensor)] and x.grad.requires_grad
+    x.grad.sum().backward()  # d/dx sum(2x) = 2, added to the first gradient 2x
+    np.testing.assert_array_equal(x.grad.data, 2.0 * x.data + 2.0)
+
+
+def test_array_backward_of_0d_values_gives_arrays_not_numpy_scalars():
+    x = tg.Tensor(np.array(3.0), requires_grad=True)
+    ((x * 2.0) * x).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.item() == 12.0
+
+
+def test_create_graph_through_a_0d_fan_out_keeps_the_graph():
+    x = tg.Tensor(np.array(3.0), requires_grad=True)
+    (x * x * x).backward(create_graph=True)  # x.grad = 3x^2, a sum of three paths
+    assert x.grad.requires_grad and x.grad.item() == 27.0
+    g = x.grad
+    x.grad = None
+    g.backward()
+    assert x.grad.item() == 18.0  # d(3x^2)/dx = 6x

@@ -23,6 +23,7 @@ import numpy as np
 
 Tensor = None  # set by tensor.py once the Tensor class exists (it imports this module)
 _new = object.__new__
+_ARRAYS = object()  # marks a node whose backward runs on numpy arrays (see array_backward)
 
 
 # --------------------------------------------------------------------------- errors
@@ -135,6 +136,12 @@ class Function:
                  "__weakref__")
     _site = ""         # where the op was created (set in anomaly mode only)
 
+    #: True when backward is plain arithmetic that reads the same on numpy arrays as on
+    #: Tensors (``g * (1.0 - y * y)``). A first-order backward (no ``create_graph``) then
+    #: runs it on the arrays themselves: no wrapper, no node per operation. With
+    #: ``create_graph=True`` it runs on Tensors, so that the gradient has a graph.
+    array_backward = False
+
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError
@@ -156,6 +163,8 @@ class Function:
             raise GradientError(f"{type(self).__name__}.backward reads saved_tensors, "
                                 "but forward never called ctx.save_for_backward")
         parents, out = self.parents, self._out
+        if out is _ARRAYS:  # an array backward: the saved arrays themselves
+            return self._saved
         result = []
         for v in self._saved:
             if isinstance(v, (np.ndarray, np.generic)):
@@ -239,12 +248,20 @@ class Function:
                     f"after the op saved it for backward (it is now at version {a._version}); "
                     "its gradient would be wrong. Use an out-of-place operation instead.")
 
-    def _call_backward(self, out, g):
-        """Run this node's backward for output ``out`` with upstream gradient ``g``."""
+    def _call_backward(self, out, g, arrays=False):
+        """Run this node's backward for output ``out`` with upstream gradient ``g``.
+
+        With ``arrays`` (a first-order pass), ``g`` and the gradients returned are numpy
+        arrays: an op with ``array_backward`` computes on them directly, any other op
+        gets and gives Tensors as usual.
+        """
+        raw = arrays and self.array_backward
+        if arrays and not raw:
+            g = Tensor._make(g)
         if self._saved is not None:
             if _Mode.mutations != self._stamp:  # something was updated in place since
                 self._check_versions(out)
-            self._out = out
+            self._out = _ARRAYS if raw else out
         try:
             if _Mode.anomaly:  # check this node's gradients, not the ops inside its backward
                 _Mode.anomaly = False
@@ -261,6 +278,8 @@ class Function:
         if len(grads) != len(self.parents):
             raise GradientError(f"{type(self).__name__}.backward returned {len(grads)} "
                                 f"gradient(s) for {len(self.parents)} input(s)")
+        if arrays and not raw:
+            grads = tuple([r.data if isinstance(r, Tensor) else r for r in grads])
         return grads
 
 
@@ -301,6 +320,29 @@ def unbroadcast(grad, shape, op_name="op"):
     return grad.reshape(shape) if grad.shape != shape else grad
 
 
+def _as_gradient_of(p, pg, arrays):
+    """A gradient returned by backward, as a numpy array (first order) or a Tensor."""
+    if arrays:
+        if pg.__class__ is not np.ndarray:  # a Tensor, a numpy scalar (0-d math), a number
+            pg = np.asarray(pg.data if isinstance(pg, Tensor) else pg, dtype=p.dtype)
+        return pg
+    if pg.__class__ is not Tensor and not isinstance(pg, Tensor):
+        pg = Tensor._make(np.asarray(pg, dtype=p.dtype))
+    return pg
+
+
+def _handed_out(g, arrays, shared):
+    """A gradient as a Tensor for ``.grad`` or a result: never memory that another
+    gradient, the caller's input or a view shares (those are copied)."""
+    if arrays:
+        if id(g) in shared or g.base is not None or not g.flags.writeable:
+            g = g.copy()
+        shared.add(id(g))
+        return Tensor._make(g)
+    shared.add(id(g))
+    return g
+
+
 def _run_backward(root, gradient, create_graph=False, inputs=None):
     """Walk the graph below ``root``; return {id: grad} for ``inputs`` or accumulate.
 
@@ -310,8 +352,9 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     """
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
-    pending = {id(root): gradient}
-    shared = set()  # gradient Tensors that more than one tensor holds: copy before .grad
+    arrays = not create_graph  # first order: the gradients flow as plain numpy arrays
+    pending = {id(root): gradient.data if arrays else gradient}
+    shared = set()  # gradients that more than one tensor holds: copy before handing out
     prev_mode, _Mode.grad_enabled = _Mode.grad_enabled, bool(create_graph)
     # The walk creates many short-lived objects and no cycles: the cyclic garbage
     # collector would only traverse the (possibly huge) graph again and again.
@@ -328,51 +371,49 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
             g = pending.pop(id(t), None)
             if g is not None:
                 if t._hooks:
+                    gt = Tensor._make(g) if arrays else g
                     for hook in t._hooks:
-                        new = hook(g)
+                        new = hook(gt)
                         if new is not None:
-                            g = new if isinstance(new, Tensor) else Tensor(new)
+                            gt = new if isinstance(new, Tensor) else Tensor(new)
+                    g = gt.data if arrays else gt
                 if wanted is not None:
                     if id(t) in wanted:
-                        if not create_graph and (id(g) in shared or not g.data.flags.writeable):
-                            g = Tensor._make(g.data.copy())
-                        captured[id(t)] = g
-                        shared.add(id(g))
+                        captured[id(t)] = _handed_out(g, arrays, shared)
                 elif node is None or t._retain:
                     if t.grad is None:
-                        data = g.data
-                        if not create_graph and (id(g) in shared or data.base is not None
-                                                 or not data.flags.writeable):
-                            g = Tensor._make(data.copy())  # never share a .grad array
-                        t.grad = g
-                        shared.add(id(g))
+                        t.grad = _handed_out(g, arrays, shared)
                     else:
-                        t.grad = t.grad + g
+                        t.grad = t.grad + (Tensor._make(g) if arrays else g)
             if node is None:
                 continue
             parents, needs = node.parents, node.needs_input_grad
             # no gradient arrived (every path gave None): the inputs still stop waiting
-            grads = node._call_backward(t, g) if g is not None else (None,) * len(parents)
+            grads = (node._call_backward(t, g, arrays) if g is not None
+                     else (None,) * len(parents))
             handed = []
             for p, pg, need in zip(parents, grads, needs):
                 if not need:
                     continue
                 key = id(p)
                 if pg is not None:
-                    if pg.__class__ is not Tensor:
-                        pg = pg if isinstance(pg, Tensor) else Tensor._make(np.asarray(pg, dtype=p.dtype))
-                    pdata, gdata = p.data, pg.data
+                    pg = _as_gradient_of(p, pg, arrays)
+                    gdata = pg if arrays else pg.data
+                    pdata = p.data
                     if gdata.shape != pdata.shape:
                         pg = unbroadcast(pg, pdata.shape, type(node).__name__)
                     if gdata.dtype != pdata.dtype:
                         pg = pg.astype(pdata.dtype)
                     if _Mode.anomaly:
-                        _check_finite(pg.data, "backward", node)
+                        _check_finite(pg if arrays else pg.data, "backward", node)
                     if handed and any(pg is h for h in handed):  # one object, two inputs (add)
                         shared.add(id(pg))
                     handed.append(pg)
                     if key in pending:
-                        pending[key] = pending[key] + pg
+                        total = pending[key] + pg
+                        if arrays and total.__class__ is not np.ndarray:
+                            total = np.asarray(total)  # (two 0-d arrays add up to a scalar)
+                        pending[key] = total
                     else:
                         pending[key] = pg
                 left = waiting[key] - 1

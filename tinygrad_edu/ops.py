@@ -53,6 +53,7 @@ class _Reduction(Function):
 # ------------------------------------------------------------------ elementwise, binary
 class Add(Function):
     """y = a + b;  da = g,  db = g"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -65,6 +66,7 @@ class Add(Function):
 
 class Sub(Function):
     """y = a - b;  da = g,  db = -g"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -77,6 +79,7 @@ class Sub(Function):
 
 class Mul(Function):
     """y = a * b;  da = g * b,  db = g * a"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -92,6 +95,7 @@ class Mul(Function):
 
 class Div(Function):
     """y = a / b;  da = g / b,  db = -g * a / b**2"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -137,6 +141,7 @@ class Pow(Function):
 
 class Maximum(Function):
     """y = max(a, b);  da = g * [a > b] + g/2 * [a == b],  db = g - da"""
+    array_backward = True
     wins, pick = staticmethod(np.greater), staticmethod(np.maximum)
 
     @classmethod
@@ -161,6 +166,7 @@ class Where(Function):
     taken: if the branch not taken is NaN or inf (say log(x) for x <= 0), the
     product is NaN. Make the inputs safe first: ``where(c, f(where(c, x, 1)), 0)``.
     """
+    array_backward = True
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -176,6 +182,7 @@ class Where(Function):
 # ------------------------------------------------------------------- elementwise, unary
 class Neg(Function):
     """y = -x;  dx = -g"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -188,6 +195,7 @@ class Neg(Function):
 
 class Exp(Function):
     """y = exp(x);  dx = g * y"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -203,6 +211,7 @@ class Exp(Function):
 
 class Log(Function):
     """y = log(x);  dx = g / x"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -217,6 +226,7 @@ class Log(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dx = g / (2y)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -232,6 +242,7 @@ class Sqrt(Function):
 
 class Abs(Function):
     """y = |x|;  dx = g * sign(x)   (0 at x = 0)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -245,6 +256,7 @@ class Abs(Function):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y)   (computed via exp(-|x|): no overflow)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -279,6 +291,7 @@ class Softplus(Function):
 
 class Tanh(Function):
     """y = tanh(x);  dx = g * (1 - y**2)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -294,6 +307,7 @@ class Tanh(Function):
 
 class ReLU(Function):
     """y = max(x, 0);  dx = g * [x > 0]   (0 at x = 0)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -307,6 +321,7 @@ class ReLU(Function):
 
 class Clip(Function):
     """y = clip(x, lo, hi);  dx = g * [lo <= x <= hi]   (bounds included)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -325,6 +340,7 @@ class Clip(Function):
 
 class Cast(Function):
     """y = x as another float dtype;  dx = g as x's dtype"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, dtype):
@@ -413,6 +429,7 @@ class LogSumExp(_Reduction):
 
 class Softmax(Function):
     """y = exp(x) / sum(exp(x), axis);  dx = y * (g - sum(g * y, axis))"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axis=-1):
@@ -470,6 +487,7 @@ class CrossEntropy(Function):
 # ---------------------------------------------------------------------------- movement
 class Reshape(Function):
     """y = x.reshape(shape);  dx = g.reshape(x.shape)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -483,6 +501,7 @@ class Reshape(Function):
 
 class Transpose(Function):
     """y = x.transpose(axes);  dx = g.transpose(inverse of axes)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -496,6 +515,7 @@ class Transpose(Function):
 
 class Expand(Function):
     """y = broadcast_to(x, shape);  dx = g summed over the broadcast axes (by the engine)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -530,6 +550,7 @@ class GetItem(Function):
 
 class IndexAdd(Function):
     """y = zeros(shape) with x added at idx;  dx = g[idx]   (the backward of indexing)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape, idx):
@@ -548,6 +569,7 @@ class IndexAdd(Function):
 
 class Concatenate(Function):
     """y = concatenate(xs, axis);  dx_i = the slice of g where x_i sits"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
@@ -566,6 +588,7 @@ class Concatenate(Function):
 
 class Stack(Function):
     """y = stack(xs, axis);  dx_i = g taken at position i along axis"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, *xs, axis=0):
