@@ -216,6 +216,8 @@ OP_CASES = {
     "Softmax": along_axis("softmax"),
     "LogSoftmax": along_axis("log_softmax"),
     "CrossEntropy": cross_entropy_case,
+    "BinaryCrossEntropyWithLogits": binary(ops.BinaryCrossEntropyWithLogits.apply,
+                                           R, dict(low=0.0, high=1.0)),
     "Reshape": reshape_case,
     "Transpose": transpose_case,
     "Expand": expand_case,

@@ -232,8 +232,12 @@ class Function:
     def _as_array(self, out):
         """numpy returns scalars for 0-d results: make them arrays (also in what was saved)."""
         scalar, out = out, np.asarray(out)
-        if self._saved is not None:
-            self._saved = tuple(out if v is scalar else v for v in self._saved)
+        saved = self._saved
+        if saved is not None:
+            for v in saved:
+                if v is scalar:  # (Exp and others save their output)
+                    self._saved = tuple([out if v is scalar else v for v in saved])
+                    break
         return out
 
     def _check_versions(self, out):

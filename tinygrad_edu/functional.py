@@ -69,7 +69,8 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     """
     x, t = _t(input), _t(target)
     _same_shape("binary_cross_entropy_with_logits", x, t)
-    return _reduce(x.softplus() - x * t, reduction, "binary_cross_entropy_with_logits")
+    return _reduce(ops.BinaryCrossEntropyWithLogits.apply(x, t), reduction,
+                   "binary_cross_entropy_with_logits")
 
 
 def _labels(target, n, num_classes, name):

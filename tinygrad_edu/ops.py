@@ -461,6 +461,22 @@ class LogSoftmax(Function):
         return g - out.exp() * g.sum(axis=ctx.axis, keepdims=True)
 
 
+class BinaryCrossEntropyWithLogits(Function):
+    """y = softplus(x) - t x = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)));
+    dx = g * (sigmoid(x) - t),  dt = -g * x   (exact for any logit: no log of 0)"""
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        return np.logaddexp(0.0, x).astype(x.dtype, copy=False) - x * t
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad
+        return (g * (x.sigmoid() - t) if need_x else None), (-g * x if need_t else None)
+
+
 class CrossEntropy(Function):
     """y_i = logsumexp(x_i) - x_i[k_i] for logits x (N, C) and labels k;
     dx_i = g_i * (softmax(x_i) - onehot(k_i))   (the familiar  y - t)
