@@ -66,6 +66,7 @@ def run(fw, n):
     flags = [f"graph not freed: {left:,} more Python objects alive after dropping it"] \
         if left > 100 else []
     return result({"µs/step fwd": (t1 - t0) / n * 1e6, "µs/step bwd": (t2 - t1) / n * 1e6,
+                   "µs/step fwd+bwd": (t2 - t0) / n * 1e6,
                    "peak MB": peak / MB, "peak B/step": peak / n, "MB after drop": after / MB},
                   checksum, flags, peak_is_exact=memory.peak_is_exact)
 
@@ -73,7 +74,7 @@ def run(fw, n):
 def linearity(medians):
     """One line per contender: how peak memory and time grow from the short to the long chain."""
     short, long = medians.get("W4-100k", {}), medians.get("W4-1M", {})
-    per_step = lambda m: m["µs/step fwd"] + m["µs/step bwd"]
+    per_step = lambda m: m["µs/step fwd+bwd"]
     return [f"W4 {c}: 10x the steps -> peak memory x{lg['peak MB'] / short[c]['peak MB']:.1f}, "
             f"time x{10 * per_step(lg) / per_step(short[c]):.1f} (linear: x10)"
             for c, lg in long.items() if lg and short.get(c) and short[c]["peak MB"] > 0]
