@@ -262,8 +262,7 @@ class Sigmoid(Function):
     def forward(ctx, x):
         e = np.asarray(np.abs(x))  # (numpy gives a scalar for 0-d x)
         np.exp(np.negative(e, out=e), out=e)  # e = exp(-|x|) <= 1: never overflows
-        out = e * (x < 0)
-        out += x >= 0                         # numerator: 1 where x >= 0, e where x < 0
+        out = np.maximum(e, x >= 0)           # numerator: 1 where x >= 0, e where x < 0
         e += 1.0
         out /= e                              # x >= 0: 1/(1+e);  x < 0: e/(1+e)
         ctx.save_for_backward(out)
