@@ -28,11 +28,28 @@ def _kept_shape(shape, axes):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
+# A backward with ``array_backward`` runs on numpy arrays (first order) or on Tensors
+# (create_graph). Arithmetic reads the same on both; these few functions do too.
+_NUMPY = (np.ndarray, np.generic)  # (arithmetic on 0-d arrays gives numpy scalars)
+
+
+def _exp(x):
+    return np.exp(x) if isinstance(x, _NUMPY) else x.exp()
+
+
+def _sigmoid(x):
+    return _sigmoid_array(x) if isinstance(x, _NUMPY) else x.sigmoid()
+
+
+def _softmax(x, axis):
+    return _softmax_array(x, axis) if isinstance(x, _NUMPY) else x.softmax(axis=axis)
+
+
 def _expand_back(g, ctx):
     """Broadcast a reduction's gradient back to the input's shape (a view, no copy)."""
     if not ctx.keepdims and ctx.axes != tuple(range(len(ctx.axes))):
         g = g.reshape(ctx.kept_shape)  # (reduced leading axes come back by broadcasting)
-    return g.expand(ctx.in_shape)
+    return np.broadcast_to(g, ctx.in_shape) if isinstance(g, _NUMPY) else g.expand(ctx.in_shape)
 
 
 class _Reduction(Function):
@@ -254,17 +271,22 @@ class Abs(Function):
         return g * ctx.sign
 
 
+def _sigmoid_array(x):
+    e = np.asarray(np.abs(x))  # (numpy gives a scalar for 0-d x)
+    np.exp(np.negative(e, out=e), out=e)  # e = exp(-|x|) <= 1: never overflows
+    out = np.maximum(e, x >= 0)           # numerator: 1 where x >= 0, e where x < 0
+    e += 1.0
+    out /= e                              # x >= 0: 1/(1+e);  x < 0: e/(1+e)
+    return out
+
+
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y)   (computed via exp(-|x|): no overflow)"""
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
-        e = np.asarray(np.abs(x))  # (numpy gives a scalar for 0-d x)
-        np.exp(np.negative(e, out=e), out=e)  # e = exp(-|x|) <= 1: never overflows
-        out = np.maximum(e, x >= 0)           # numerator: 1 where x >= 0, e where x < 0
-        e += 1.0
-        out /= e                              # x >= 0: 1/(1+e);  x < 0: e/(1+e)
+        out = _sigmoid_array(x)
         ctx.save_for_backward(out)
         return out
 
@@ -276,6 +298,7 @@ class Sigmoid(Function):
 
 class Softplus(Function):
     """y = log(1 + exp(x));  dx = g * sigmoid(x)   (via logaddexp: exact at |x| = 1000)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -285,7 +308,7 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * x.sigmoid()
+        return g * _sigmoid(x)
 
 
 class Tanh(Function):
@@ -354,6 +377,7 @@ class Cast(Function):
 # -------------------------------------------------------------------------- reductions
 class Sum(_Reduction):
     """y = sum(x, axis);  dx = g broadcast back over the summed axes"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -366,6 +390,7 @@ class Sum(_Reduction):
 
 class Mean(_Reduction):
     """y = mean(x, axis);  dx = g / n broadcast back (n = number of averaged elements)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -380,6 +405,7 @@ class Mean(_Reduction):
 
 class Max(_Reduction):
     """y = max(x, axis);  dx = g at the arg-max, split evenly among ties"""
+    array_backward = True
     reduce = staticmethod(np.max)
 
     @classmethod
@@ -411,6 +437,7 @@ def _shifted_logsumexp(x, axes):
 
 class LogSumExp(_Reduction):
     """y = log(sum(exp(x), axis));  dx = g * exp(x - y)   (max-shifted: no overflow)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -423,7 +450,13 @@ class LogSumExp(_Reduction):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return _expand_back(g, ctx) * (x - _expand_back(out, ctx)).exp()
+        return _expand_back(g, ctx) * _exp(x - _expand_back(out, ctx))
+
+
+def _softmax_array(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))  # max-shifted: no overflow
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
 
 
 class Softmax(Function):
@@ -433,8 +466,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         ctx.axis = axis
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        out = e / np.sum(e, axis=axis, keepdims=True)
+        out = _softmax_array(x, axis)
         ctx.save_for_backward(out)
         return out
 
@@ -446,6 +478,7 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """y = x - logsumexp(x, axis);  dx = g - exp(y) * sum(g, axis)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axis=-1):
@@ -457,12 +490,13 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g - out.exp() * g.sum(axis=ctx.axis, keepdims=True)
+        return g - _exp(out) * g.sum(axis=ctx.axis, keepdims=True)
 
 
 class BinaryCrossEntropyWithLogits(Function):
     """y = softplus(x) - t x = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)));
     dx = g * (sigmoid(x) - t),  dt = -g * x   (exact for any logit: no log of 0)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, t):
@@ -473,7 +507,7 @@ class BinaryCrossEntropyWithLogits(Function):
     def backward(ctx, g):
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad
-        return (g * (x.sigmoid() - t) if need_x else None), (-g * x if need_t else None)
+        return (g * (_sigmoid(x) - t) if need_x else None), (-g * x if need_t else None)
 
 
 class CrossEntropy(Function):
@@ -483,6 +517,7 @@ class CrossEntropy(Function):
     One op instead of log_softmax, indexing, negation: the loss of every classifier,
     so it is worth its own node. The labels are checked by the caller (cross_entropy).
     """
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, labels):
@@ -496,7 +531,7 @@ class CrossEntropy(Function):
         x, = ctx.saved_tensors
         onehot = np.zeros(x.shape, dtype=x.dtype)
         onehot[ctx.picked] = 1.0
-        return (x.softmax(axis=1) - onehot) * g.reshape(-1, 1), None
+        return (_softmax(x, 1) - onehot) * g.reshape(-1, 1), None
 
 
 # ---------------------------------------------------------------------------- movement
