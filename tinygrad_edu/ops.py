@@ -660,8 +660,17 @@ def _blas_ready(x):
     return np.ascontiguousarray(x) if 0 in x.strides and x.size > 1 else x
 
 
+def _mT(x):
+    return np.swapaxes(x, -1, -2) if isinstance(x, _NUMPY) else x.mT
+
+
+def _matmul(a, b):
+    return _blas_ready(a) @ _blas_ready(b) if isinstance(a, _NUMPY) else a @ b
+
+
 class MatMul(Function):
     """y = a @ b (numpy's rules);  da = g @ b^T,  db = a^T @ g   (batch axes summed)"""
+    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -689,8 +698,8 @@ class MatMul(Function):
             g = g.reshape(*g.shape[:-1], 1, g.shape[-1]) if b.ndim > 1 else g.reshape(1)
         if b.ndim == 1:
             g = g.reshape(*g.shape, 1)
-        da = g @ b2.mT if need_a else None
-        db = a2.mT @ g if need_b else None
+        da = _matmul(g, _mT(b2)) if need_a else None
+        db = _matmul(_mT(a2), g) if need_b else None
         if db is not None and b.ndim == 1:
             db = db.reshape(db.shape[:-1])
         return da, db
