@@ -5,8 +5,8 @@
 
 Every (workload, contender) repetition runs in a fresh subprocess, repetitions interleaved
 across contenders (numpy, tinygrad_edu, torch, numpy, tinygrad_edu, torch, ...), every
-contender pinned to the same number of BLAS / OpenMP threads. Ratios compare medians
-measured side by side in the same run. Contenders must agree on each workload's checksum.
+contender pinned to the same number of BLAS / OpenMP threads. Ratios are medians of the
+ratios measured round by round, side by side in the same run. Contenders must agree on each workload's checksum.
 """
 import argparse
 import json
@@ -143,9 +143,14 @@ def cell(values):
 
 
 def ratio(metric, workload, stats, over):
+    """tinygrad_edu / ``over``: the median of the ratios taken round by round (the two ran
+    seconds apart, so a machine that slows down for a while slows both), or the ratio of
+    the medians when a failed repetition leaves the rounds unpaired."""
     tg, other = stats.get("tinygrad_edu"), stats.get(over)
     if not tg or not other or metric.startswith(workload.no_ratio):
         return "-"
+    if len(tg) == len(other) and all(o > 0 for o in other):
+        return fmt(statistics.median(t / o for t, o in zip(tg, other)))
     denominator = statistics.median(other)
     return fmt(statistics.median(tg) / denominator) if denominator > 0 else "-"
 
@@ -246,7 +251,8 @@ def main(argv=None):
     print()
     print(render(header, rows, args.markdown))
     print("\nmedian [min–max] over repetitions, one fresh process each; "
-          "tg/X = tinygrad_edu median / X median (lower is better for tinygrad_edu)")
+          "tg/X = median over rounds of tinygrad_edu / X, both measured in the same round "
+          "(lower is better for tinygrad_edu)")
     for title, lines in (("workloads", [f"{w.name}: {w.title}" for w in workloads]),
                          ("notes", notes), ("contenders", contender_lines(runs, contenders))):
         if lines:
