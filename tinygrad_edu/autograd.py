@@ -174,9 +174,10 @@ class Function:
         if self._saved is None:
             raise GradientError(f"{type(self).__name__}.backward reads saved_tensors, "
                                 "but forward never called ctx.save_for_backward")
-        parents, out = self.parents, self._out
+        out = self._out
         if out is _ARRAYS:  # an array backward: the saved arrays themselves
             return self._saved
+        parents = self.parents
         result = []
         for v in self._saved:
             if isinstance(v, (np.ndarray, np.generic)):
@@ -270,9 +271,9 @@ class Function:
     def _call_backward(self, out, g, arrays=False):
         """Run this node's backward for output ``out`` with upstream gradient ``g``.
 
-        With ``arrays`` (a first-order pass), ``g`` and the gradients returned are numpy
-        arrays: an op with ``array_backward`` computes on them directly, any other op
-        gets and gives Tensors as usual.
+        With ``arrays`` (a first-order pass), ``g`` is a numpy array: an op with
+        ``array_backward`` computes on it directly, any other op gets a Tensor as usual
+        (the walk turns whatever comes back into arrays).
         """
         raw = arrays and self.array_backward
         if arrays and not raw:
@@ -297,8 +298,6 @@ class Function:
         if len(grads) != len(self.needs_input_grad):  # (one flag per input)
             raise GradientError(f"{type(self).__name__}.backward returned {len(grads)} "
                                 f"gradient(s) for {len(self.parents)} input(s)")
-        if arrays and not raw:
-            grads = tuple([r.data if isinstance(r, Tensor) else r for r in grads])
         return grads
 
 
@@ -353,13 +352,12 @@ def _as_gradient_of(p, pg, arrays):
 def _handed_out(g, arrays, shared):
     """A gradient as a Tensor for ``.grad`` or a result: never memory that another
     gradient, the caller's input or a view shares (those are copied)."""
-    if arrays:
-        if id(g) in shared or g.base is not None or not g.flags.writeable:
-            g = g.copy()
-        shared.add(id(g))
-        return Tensor._make(g)
+    if not arrays:  # create_graph: the gradient is a graph, handed out as it is
+        return g
+    if id(g) in shared or g.base is not None or not g.flags.writeable:
+        g = g.copy()
     shared.add(id(g))
-    return g
+    return Tensor._make(g)
 
 
 def _run_backward(root, gradient, create_graph=False, inputs=None):

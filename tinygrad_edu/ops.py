@@ -679,7 +679,7 @@ class MatMul(Function):
                              f"got shapes {np.shape(a)} and {np.shape(b)}")
         ctx.save_for_backward(a, b)
         try:
-            return _blas_ready(a) @ _blas_ready(b)
+            return _matmul(a, b)
         except ValueError:
             raise ShapeError(f"MatMul: cannot multiply shapes {a.shape} and {b.shape}: "
                              f"the last axis of the first ({a.shape[-1]}) must equal the "
