@@ -427,6 +427,20 @@ def test_sigmoid_at_pm_1000():
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])  # s (1 - s) underflows to 0
 
 
+@settings(max_examples=60, deadline=None)
+@given(dtype=st.sampled_from([np.float32, np.float64]), low=st.sampled_from([-5.0, -80.0, -800.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_sigmoid_within_two_ulp_on_either_formula(dtype, low, seed):
+    # inputs above about -log(max float) take 1/(1 + exp(-x)), lower ones exp(-|x|)-based
+    x = np.random.default_rng(seed).uniform(low, 40.0, 200).astype(dtype)
+    with np.errstate(**RAISE_ALL, under="ignore"):
+        y = tg.Tensor(x).sigmoid().data
+    exact = 1.0 / (1.0 + np.exp(-x.astype(np.longdouble)))
+    normal = exact > np.finfo(dtype).tiny  # (subnormal results carry fewer digits)
+    assert y.dtype == dtype
+    assert np.all(np.abs(y - exact)[normal] <= 2 * np.finfo(dtype).eps * exact[normal])
+
+
 def test_tanh_at_pm_1000():
     x = leaf([1000.0, -1000.0])
     with np.errstate(**RAISE_ALL):

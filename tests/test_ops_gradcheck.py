@@ -185,7 +185,15 @@ def cross_entropy_case(data):
     n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 5))
     x = data.draw(arrays((n, c), **R))
     labels = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
-    return (lambda t: tg.functional.cross_entropy(t, labels, reduction="none")), [x]
+    reduction = data.draw(st.sampled_from(["none", "mean", "sum"]))
+    return (lambda t: tg.functional.cross_entropy(t, labels, reduction=reduction)), [x]
+
+
+def bce_with_logits_case(data):
+    reduction = data.draw(st.sampled_from(["none", "mean", "sum"]))
+    op = binary(lambda x, t: ops.BinaryCrossEntropyWithLogits.apply(x, t, reduction=reduction),
+                R, dict(low=0.0, high=1.0))
+    return op(data)
 
 
 OP_CASES = {
@@ -216,8 +224,7 @@ OP_CASES = {
     "Softmax": along_axis("softmax"),
     "LogSoftmax": along_axis("log_softmax"),
     "CrossEntropy": cross_entropy_case,
-    "BinaryCrossEntropyWithLogits": binary(ops.BinaryCrossEntropyWithLogits.apply,
-                                           R, dict(low=0.0, high=1.0)),
+    "BinaryCrossEntropyWithLogits": bce_with_logits_case,
     "Reshape": reshape_case,
     "Transpose": transpose_case,
     "Expand": expand_case,

@@ -26,14 +26,16 @@ def log_softmax(x, axis=-1): return _t(x).log_softmax(axis)
 def logsumexp(x, axis=None, keepdims=False): return _t(x).logsumexp(axis, keepdims)
 
 
+def _check_reduction(reduction, name):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
 def _reduce(loss, reduction, name):
+    _check_reduction(reduction, name)
     if reduction == "mean":
         return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return loss.sum() if reduction == "sum" else loss
 
 
 def _same_shape(name, input, target):
@@ -69,8 +71,8 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     """
     x, t = _t(input), _t(target)
     _same_shape("binary_cross_entropy_with_logits", x, t)
-    return _reduce(ops.BinaryCrossEntropyWithLogits.apply(x, t), reduction,
-                   "binary_cross_entropy_with_logits")
+    _check_reduction(reduction, "binary_cross_entropy_with_logits")
+    return ops.BinaryCrossEntropyWithLogits.apply(x, t, reduction=reduction)
 
 
 def _labels(target, n, num_classes, name):
@@ -83,8 +85,8 @@ def _labels(target, n, num_classes, name):
             labels = labels.astype(np.int64)
         else:
             raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype}")
-    bad = (labels < 0) | (labels >= num_classes)
-    if bad.any():
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = (labels < 0) | (labels >= num_classes)
         raise ValueError(f"{name}: label {labels[bad][0]} is outside [0, {num_classes}) "
                          f"for logits with {num_classes} classes")
     return labels
@@ -114,9 +116,9 @@ def cross_entropy(input, target, reduction="mean"):
     if t.ndim == 2:
         _same_shape("cross_entropy", x, Tensor._make(t))
         return _reduce(-(x.log_softmax(axis=-1) * t).sum(axis=-1), reduction, "cross_entropy")
+    _check_reduction(reduction, "cross_entropy")
     n, c = x.shape
-    return _reduce(ops.CrossEntropy.apply(x, _labels(t, n, c, "cross_entropy")), reduction,
-                   "cross_entropy")
+    return ops.CrossEntropy.apply(x, _labels(t, n, c, "cross_entropy"), reduction=reduction)
 
 
 __all__ = ["sigmoid", "tanh", "relu", "softplus", "softmax", "log_softmax", "logsumexp",

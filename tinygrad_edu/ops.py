@@ -45,11 +45,15 @@ def _softmax(x, axis):
     return _softmax_array(x, axis) if isinstance(x, _NUMPY) else x.softmax(axis=axis)
 
 
+def _expand(g, shape):
+    return np.broadcast_to(g, shape) if isinstance(g, _NUMPY) else g.expand(shape)
+
+
 def _expand_back(g, ctx):
     """Broadcast a reduction's gradient back to the input's shape (a view, no copy)."""
     if not ctx.keepdims and ctx.axes != tuple(range(len(ctx.axes))):
         g = g.reshape(ctx.kept_shape)  # (reduced leading axes come back by broadcasting)
-    return np.broadcast_to(g, ctx.in_shape) if isinstance(g, _NUMPY) else g.expand(ctx.in_shape)
+    return _expand(g, ctx.in_shape)
 
 
 class _Reduction(Function):
@@ -271,8 +275,18 @@ class Abs(Function):
         return g * ctx.sign
 
 
+# exp(-x) stays finite (below max/e) for x above 1 - log(largest float): the textbook
+# formula is then exact
+_EXP_SAFE = {t: 1.0 - np.log(float(np.finfo(t).max)) for t in (np.float16, np.float32, np.float64)}
+
+
 def _sigmoid_array(x):
-    e = np.asarray(np.abs(x))  # (numpy gives a scalar for 0-d x)
+    if x.size and x.min() > _EXP_SAFE.get(x.dtype.type, np.inf):
+        e = np.asarray(np.negative(x))    # (numpy gives a scalar for 0-d x)
+        np.exp(e, out=e)
+        e += 1.0
+        return np.divide(1.0, e, out=e)   # 1 / (1 + exp(-x)): 4 passes, like numpy by hand
+    e = np.asarray(np.abs(x))
     np.exp(np.negative(e, out=e), out=e)  # e = exp(-|x|) <= 1: never overflows
     out = np.maximum(e, x >= 0)           # numerator: 1 where x >= 0, e where x < 0
     e += 1.0
@@ -426,13 +440,19 @@ class Min(Max):
     reduce = staticmethod(np.min)
 
 
-def _shifted_logsumexp(x, axes):
-    """log(sum(exp(x))) over axes with keepdims, shifted by the max: no overflow."""
+def _shifted_exp(x, axes):
+    """exp(x - m) and m, the max over axes (keepdims; 0 where it is not finite): no overflow."""
     m = np.asarray(x.max(axis=axes, keepdims=True))
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0.0)
+    return np.exp(x - m), m
+
+
+def _shifted_logsumexp(x, axes):
+    """log(sum(exp(x))) over axes with keepdims, shifted by the max: no overflow."""
+    e, m = _shifted_exp(x, axes)
     with np.errstate(divide="ignore"):  # log(0) = -inf when every entry is -inf
-        return np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
+        return np.log(e.sum(axis=axes, keepdims=True)) + m
 
 
 class LogSumExp(_Reduction):
@@ -493,45 +513,78 @@ class LogSoftmax(Function):
         return g - _exp(out) * g.sum(axis=ctx.axis, keepdims=True)
 
 
+def _reduce_loss(ctx, loss, reduction):
+    """A fused loss's per-element values, averaged ('mean'), summed ('sum') or kept ('none')."""
+    ctx.reduction, ctx.n, ctx.shape = reduction, loss.size, loss.shape
+    if reduction == "none":
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()
+
+
+def _loss_grad(ctx, g):
+    """The upstream gradient of a fused loss per element: g / n for the mean, else g
+    (a scalar unless the reduction is 'none')."""
+    return g * (1.0 / ctx.n if ctx.n else 0.0) if ctx.reduction == "mean" else g
+
+
 class BinaryCrossEntropyWithLogits(Function):
-    """y = softplus(x) - t x = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x)));
-    dx = g * (sigmoid(x) - t),  dt = -g * x   (exact for any logit: no log of 0)"""
+    """y = softplus(x) - t x = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), then
+    averaged, summed or kept (reduction);  dx = g * (sigmoid(x) - t),  dt = -g * x
+    (g / n for the mean; exact for any logit: no log of 0)"""
     array_backward = True
 
     @staticmethod
-    def forward(ctx, x, t):
+    def forward(ctx, x, t, reduction="none"):
         ctx.save_for_backward(x, t)
-        return np.logaddexp(0.0, x).astype(x.dtype, copy=False) - x * t
+        loss = np.logaddexp(0.0, x).astype(x.dtype, copy=False) - x * t
+        return _reduce_loss(ctx, loss, reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad
-        return (g * (_sigmoid(x) - t) if need_x else None), (-g * x if need_t else None)
+        g = _loss_grad(ctx, g)
+        dx = g * (_sigmoid(x) - t) if need_x else None  # (of the loss's shape, like dt below)
+        dt = -_expand(g, ctx.shape) * x if need_t else None
+        return dx, dt
 
 
 class CrossEntropy(Function):
-    """y_i = logsumexp(x_i) - x_i[k_i] for logits x (N, C) and labels k;
-    dx_i = g_i * (softmax(x_i) - onehot(k_i))   (the familiar  y - t)
+    """y_i = logsumexp(x_i) - x_i[k_i] for logits x (N, C) and labels k, then averaged,
+    summed or kept per row (reduction);
+    dx_i = g_i * (softmax(x_i) - onehot(k_i))   (the familiar  y - t; g / N for the mean)
 
-    One op instead of log_softmax, indexing, negation: the loss of every classifier,
-    so it is worth its own node. The labels are checked by the caller (cross_entropy).
+    One op instead of log_softmax, indexing, negation and mean: the loss of every
+    classifier, so it is worth its own node. Forward keeps the softmax it computes on
+    the way, which a first-order backward starts from. The labels and the reduction
+    are checked by the caller (cross_entropy).
     """
     array_backward = True
 
     @staticmethod
-    def forward(ctx, x, labels):
+    def forward(ctx, x, labels, reduction="none"):
         ctx.picked = (np.arange(len(labels)), labels)  # the entries x_i[k_i]
         ctx.save_for_backward(x)
-        lse = _shifted_logsumexp(x, (1,))  # max-shifted: exact for logits of +-1000
-        return lse[:, 0] - x[ctx.picked]
+        e, m = _shifted_exp(x, (1,))  # max-shifted: exact for logits of +-1000
+        s = e.sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            loss = (np.log(s) + m)[:, 0] - x[ctx.picked]
+        e /= s
+        ctx.softmax = e
+        return _reduce_loss(ctx, loss, reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        onehot = np.zeros(x.shape, dtype=x.dtype)
-        onehot[ctx.picked] = 1.0
-        return (_softmax(x, 1) - onehot) * g.reshape(-1, 1), None
+        if isinstance(x, _NUMPY):  # first order: the softmax forward computed
+            d = ctx.softmax.copy()
+            d[ctx.picked] -= 1.0
+        else:
+            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot[ctx.picked] = 1.0
+            d = _softmax(x, 1) - onehot
+        g = _loss_grad(ctx, g)
+        return d * (g.reshape(-1, 1) if ctx.reduction == "none" else g), None
 
 
 # ---------------------------------------------------------------------------- movement
