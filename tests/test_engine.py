@@ -1277,6 +1277,22 @@ def test_array_backward_of_0d_values_gives_arrays_not_numpy_scalars():
     assert type(x.grad.data) is np.ndarray and x.grad.item() == 12.0
 
 
+def test_0d_gradients_reach_hooks_retained_grads_and_custom_ops_as_arrays():
+    Square, seen = _recording_op(array_backward=False)
+    x = tg.Tensor(np.array(3.0), requires_grad=True)
+    y = x * x
+    y.retain_grad()
+    hooked = []
+    y.register_hook(lambda g: hooked.append(type(g.data)))
+    z = Square.apply(y) + y * 2.0  # fan-out: two 0-d gradients summed into y's
+    z.backward()
+    assert seen == [(tg.Tensor, tg.Tensor)] and hooked == [np.ndarray]
+    assert type(y.grad.data) is np.ndarray and y.grad.item() == 2 * 9.0 + 2.0
+    assert type(x.grad.data) is np.ndarray and x.grad.item() == 20.0 * 2 * 3.0
+    gx, = tg.autograd.gradients(z, [x])
+    assert type(gx.data) is np.ndarray and gx.item() == 120.0
+
+
 def test_create_graph_through_a_0d_fan_out_keeps_the_graph():
     x = tg.Tensor(np.array(3.0), requires_grad=True)
     (x * x * x).backward(create_graph=True)  # x.grad = 3x^2, a sum of three paths

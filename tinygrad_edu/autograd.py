@@ -25,6 +25,8 @@ Tensor = None  # set by tensor.py once the Tensor class exists (it imports this 
 _new = object.__new__
 _ARRAYS = object()  # marks a node whose backward runs on numpy arrays (see array_backward)
 _ONE, _MANY = object(), object()  # a node with one input, or with more than two
+_NEEDS1 = ((False,), (True,))  # needs_input_grad, indexed by the flags
+_NEEDS2 = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 # --------------------------------------------------------------------------- errors
@@ -222,11 +224,11 @@ class Function:
             ctx._site = _creation_site()
             _check_finite(out, "forward", ctx)
         if _Mode.grad_enabled:
-            if n == 2:
-                needs = (isinstance(a, Tensor) and a.requires_grad,
-                         isinstance(b, Tensor) and b.requires_grad)
+            if n == 2:  # (the flags of one and two inputs are shared tuples: no new object)
+                needs = _NEEDS2[isinstance(a, Tensor) and a.requires_grad][
+                    isinstance(b, Tensor) and b.requires_grad]
             elif n == 1:
-                needs = (isinstance(a, Tensor) and a.requires_grad,)
+                needs = _NEEDS1[isinstance(a, Tensor) and a.requires_grad]
             else:
                 needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             if True in needs:  # record the node
@@ -271,13 +273,14 @@ class Function:
     def _call_backward(self, out, g, arrays=False):
         """Run this node's backward for output ``out`` with upstream gradient ``g``.
 
-        With ``arrays`` (a first-order pass), ``g`` is a numpy array: an op with
-        ``array_backward`` computes on it directly, any other op gets a Tensor as usual
-        (the walk turns whatever comes back into arrays).
+        With ``arrays`` (a first-order pass), ``g`` is a numpy array (a numpy scalar for
+        a 0-d output, as numpy's own arithmetic gives: ten times faster than 0-d arrays):
+        an op with ``array_backward`` computes on it directly, any other op gets a
+        Tensor as usual (the walk turns whatever comes back into arrays).
         """
         raw = arrays and self.array_backward
         if arrays and not raw:
-            g = Tensor._make(g)
+            g = _wrap(g)
         if self._saved is not None:
             if _Mode.mutations != self._stamp:  # something was updated in place since
                 self._check_versions(out)
@@ -338,10 +341,16 @@ def unbroadcast(grad, shape, op_name="op"):
     return grad.reshape(shape) if grad.shape != shape else grad
 
 
+def _wrap(g):
+    """A first-order gradient (array or numpy scalar) as a Tensor."""
+    return Tensor._make(g if g.__class__ is np.ndarray else np.asarray(g))
+
+
 def _as_gradient_of(p, pg, arrays):
-    """A gradient returned by backward, as a numpy array (first order) or a Tensor."""
+    """A gradient returned by backward, as a numpy array or scalar (first order) or a
+    Tensor."""
     if arrays:
-        if pg.__class__ is not np.ndarray:  # a Tensor, a numpy scalar (0-d math), a number
+        if pg.__class__ is not np.ndarray and not isinstance(pg, np.generic):
             pg = np.asarray(pg.data if isinstance(pg, Tensor) else pg, dtype=p.dtype)
         return pg
     if pg.__class__ is not Tensor and not isinstance(pg, Tensor):
@@ -354,6 +363,8 @@ def _handed_out(g, arrays, shared):
     gradient, the caller's input or a view shares (those are copied)."""
     if not arrays:  # create_graph: the gradient is a graph, handed out as it is
         return g
+    if g.__class__ is not np.ndarray:  # a numpy scalar: a new 0-d array is nobody's
+        return Tensor._make(np.array(g))
     if id(g) in shared or g.base is not None or not g.flags.writeable:
         g = g.copy()
     shared.add(id(g))
@@ -388,7 +399,7 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
             g = pending.pop(id(t), None)
             if g is not None:
                 if t._hooks:
-                    gt = Tensor._make(g) if arrays else g
+                    gt = _wrap(g) if arrays else g
                     for hook in t._hooks:
                         new = hook(gt)
                         if new is not None:
@@ -401,7 +412,7 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
                     if t.grad is None:
                         t.grad = _handed_out(g, arrays, shared)
                     else:
-                        t.grad = t.grad + (Tensor._make(g) if arrays else g)
+                        t.grad = t.grad + (_wrap(g) if arrays else g)
             if node is None:
                 continue
             parents, needs = node.parents, node.needs_input_grad
@@ -427,10 +438,7 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
                         shared.add(id(pg))
                     handed.append(pg)
                     if key in pending:
-                        total = pending[key] + pg
-                        if arrays and total.__class__ is not np.ndarray:
-                            total = np.asarray(total)  # (two 0-d arrays add up to a scalar)
-                        pending[key] = total
+                        pending[key] = pending[key] + pg
                     else:
                         pending[key] = pg
                 left = waiting[key] - 1
