@@ -314,6 +314,19 @@ def test_explain_logistic_unit_numbers_equal_backward():
     assert "dloss/dw = [-0.5, -1]" in summary and "dloss/db = -0.5" in summary
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_explain_and_draw_show_the_reduction_of_a_fused_loss(reduction):
+    z = tg.Tensor([[2.0, 0.0], [0.0, 1.0]], requires_grad=True)
+    L = tg.functional.cross_entropy(z, [0, 0], reduction=reduction)
+    e = viz.explain(L, names=locals())
+    assert f"L = {reduction}(logsumexp(z) - z[k] per row)" in e
+    local = e.split("local derivative  dL/dz = ")[1].split(" = ")[0]
+    assert local == "(softmax(z) - onehot(k))" + (" / 2" if reduction == "mean" else "")
+    L.backward()
+    np.testing.assert_allclose(e.grad(z), z.grad.data, rtol=1e-12)
+    assert f"reduction=&#x27;{reduction}&#x27;" in viz.draw_graph(L).source
+
+
 def test_explain_sums_the_paths_of_a_reused_tensor():
     a = tg.Tensor(1.5, requires_grad=True)
     b = a * a

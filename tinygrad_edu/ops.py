@@ -528,9 +528,12 @@ def _loss_grad(ctx, g):
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """y = softplus(x) - t x = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))), then
-    averaged, summed or kept (reduction);  dx = g * (sigmoid(x) - t),  dt = -g * x
-    (g / n for the mean; exact for any logit: no log of 0)"""
+    """y = softplus(x) - t x;  dx = g * (sigmoid(x) - t),  dt = -g * x   (exact for any logit)
+
+    softplus(x) - t x = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))): the binary
+    cross-entropy of sigmoid(x), with no log of 0. The losses are then averaged
+    (reduction 'mean': each gets g / n), summed ('sum') or kept ('none').
+    """
     array_backward = True
 
     @staticmethod
@@ -550,9 +553,10 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 class CrossEntropy(Function):
-    """y_i = logsumexp(x_i) - x_i[k_i] for logits x (N, C) and labels k, then averaged,
-    summed or kept per row (reduction);
-    dx_i = g_i * (softmax(x_i) - onehot(k_i))   (the familiar  y - t; g / N for the mean)
+    """y = logsumexp(x) - x[k] per row;  dx = g * (softmax(x) - onehot(k))   (the familiar y - t)
+
+    For logits x (N, C) and integer labels k. The N losses are then averaged (reduction
+    'mean': each row gets g / N), summed ('sum') or kept ('none').
 
     One op instead of log_softmax, indexing, negation and mean: the loss of every
     classifier, so it is worth its own node. Forward keeps the softmax it computes on

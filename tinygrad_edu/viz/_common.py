@@ -206,6 +206,23 @@ def fmt_array(a, limit=6):
     return fmt_values(a, limit) or f"({fmt_shape(a.shape)}: {fmt_summary(a)})"
 
 
+def reduction_text(node):
+    """["reduction='mean'"] for a fused loss that averages or sums, else []."""
+    reduction = getattr(node, "reduction", "none")
+    return [] if reduction == "none" else [f"reduction={reduction!r}"]
+
+
+def with_reduction(node, text, rule=False):
+    """A fused loss's per-element formula with its reduction: 'mean(...)' or 'sum(...)'
+    for the forward, '... / n' for a gradient rule of the mean."""
+    reduction = getattr(node, "reduction", "none")
+    if reduction == "none" or not text:
+        return text
+    if rule:
+        return f"{text} / {node.n}" if reduction == "mean" else text
+    return f"{reduction}({text})"
+
+
 def fmt_constant(c):
     """A non-Tensor op argument, as short text ('2', '(2, 3)', '[0, 1:3]'), or None."""
     if c is None:

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._common import (formula_of, backprop, fmt_array, fmt_constant, fmt_num, fmt_shape,
-                      is_parameter, resolve_names, substitute, tensor_name, walk)
+                      is_parameter, reduction_text, resolve_names, substitute, tensor_name,
+                      walk, with_reduction)
 
 
 class GraphTooLargeError(ValueError):
@@ -191,11 +192,11 @@ def _expression(t, names):
                     text = text[1:-1]
                 mapping[word] = text
             rest = []
-        rhs = _axis_in_text(node, substitute(rhs, mapping))
+        rhs = with_reduction(node, _axis_in_text(node, substitute(rhs, mapping)))
         if rhs:
             return rhs, [fmt_constant(c) for c in rest if c is not None], mapping
     args = [_operand_text(p, names) for p in node.parents if p is not None]
-    return f"{op}({', '.join(args)})", [], mapping
+    return f"{op}({', '.join(args + reduction_text(node))})", [], mapping
 
 
 def _axis_in_text(node, text):
@@ -302,7 +303,8 @@ def _op_lines(t, contributions, names, grads, L):
         twice = sum(q is p for q in node.parents) > 1
         rule = formula.rule_for(node, c.index)
         rule_map = {k: v for k, v in mapping.items() if v != "None"}
-        rule_text = _axis_in_text(node, substitute(rule, rule_map)) if rule else None
+        rule_text = rule and _axis_in_text(node, substitute(rule, rule_map))
+        rule_text = with_reduction(node, rule_text, rule=True) if rule else None
         if scalar:
             local = _local_formula(rule_text)
             body = f"d{o}/d{pn} = " + (f"{local} = " if local and local != _arr(c.local)

@@ -17,8 +17,8 @@ from graphviz.quoting import quote
 
 from ..tensor import Tensor
 from ._common import (backprop, bfs_rank, fmt_constant, fmt_rows, fmt_shape,
-                      fmt_summary, fmt_values, formula_of, is_parameter, resolve_names,
-                      tensor_name, walk)
+                      fmt_summary, fmt_values, formula_of, is_parameter, reduction_text,
+                      resolve_names, tensor_name, walk)
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -228,7 +228,7 @@ def _draw_op(g, node, kept):
             text = fmt_constant(p)
             if text:
                 folded.append(text)
-    folded.extend(_axis_text(node))
+    folded.extend(_axis_text(node) + reduction_text(node))
     lines = [f"<b>{html.escape(op)}</b>" + (
         f' <font color="{_DIM}">{html.escape(" ".join(folded))}</font>' if folded else "")]
     rules = formula.rules or ([formula.forward] if formula.forward else [])
