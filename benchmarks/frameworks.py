@@ -40,6 +40,7 @@ class Tinygrad:
         import tinygrad_edu as tg
         self.tg, self.version = tg, getattr(tg, "__version__", "dev")
         self.sources = {}   # which loss formulation was used, reported by the workloads
+        self._found = {}
 
     def tensor(self, array, requires_grad=False):
         return self.tg.Tensor(array, requires_grad=requires_grad)
@@ -71,7 +72,13 @@ class Tinygrad:
 
     def _public(self, name):
         """The library's own loss when it exists (``tg.nn.functional``, else the core's
-        ``tinygrad_edu.functional``), or None: the caller then writes a Tensor expression."""
+        ``tinygrad_edu.functional``), or None: the caller then writes a Tensor expression.
+        Looked up once: a lookup per step would be timed as the library's own cost."""
+        if name not in self._found:
+            self._found[name] = self._find(name)
+        return self._found[name]
+
+    def _find(self, name):
         for module in ("tinygrad_edu.nn.functional", "tinygrad_edu.functional"):
             try:
                 f = getattr(importlib.import_module(module), name, None)

@@ -335,10 +335,10 @@ def unbroadcast(grad, shape, op_name="op"):
     if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
         raise GradientError(f"{op_name}.backward returned a gradient of shape {gshape} "
                             f"for an input of shape {shape}")
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                      if s == 1 and gshape[lead + i] != 1)
-    grad = grad.sum(axis=axes, keepdims=True) if axes else grad
-    return grad.reshape(shape) if grad.shape != shape else grad
+    if lead:  # the axes broadcasting put in front (summed away: no reshape, no view)
+        grad = grad.sum(axis=tuple(range(lead)))
+    kept = tuple(i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
+    return grad.sum(axis=kept, keepdims=True) if kept else grad
 
 
 def _wrap(g):

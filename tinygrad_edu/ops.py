@@ -718,7 +718,7 @@ def _blas_ready(x):
 
 
 def _mT(x):
-    return np.swapaxes(x, -1, -2) if isinstance(x, _NUMPY) else x.mT
+    return x.swapaxes(-1, -2) if isinstance(x, _NUMPY) else x.mT
 
 
 def _matmul(a, b):
@@ -731,7 +731,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if np.ndim(a) == 0 or np.ndim(b) == 0:
+        if getattr(a, "ndim", 0) == 0 or getattr(b, "ndim", 0) == 0:  # (numbers too)
             raise ShapeError(f"MatMul: both operands need at least 1 dimension, "
                              f"got shapes {np.shape(a)} and {np.shape(b)}")
         ctx.save_for_backward(a, b)
