@@ -35,7 +35,7 @@ from benchmarks import (
 
 WORKLOADS = {w.name: w for module in (w1_small_ops, w2_mlp, w3_logreg, w4_deep_chain, w5_memory)
              for w in module.WORKLOADS}
-DEFAULT_REPS = {"full": 5, "quick": 2}
+DEFAULT_REPS = {"full": 7, "quick": 2}
 CHILD_TIMEOUT = 900           # seconds
 MARK = "@@benchmark-result "  # prefix of the one line of JSON a child prints
 
@@ -182,7 +182,7 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 2 repetitions")
-    parser.add_argument("--reps", type=int, help="repetitions per contender (default 5, quick 2)")
+    parser.add_argument("--reps", type=int, help="repetitions per contender (default 7, quick 2)")
     parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W3 or W2-f32")
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads (default 1)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
