@@ -4,7 +4,6 @@ Each workload is written twice: once by hand in numpy (forward, manual backward,
 and once for the autograd engines, tinygrad_edu and PyTorch, through the adapters below
 (which differ only where the two libraries' spellings differ).
 """
-import importlib
 import importlib.util
 import re
 
@@ -36,9 +35,10 @@ class Numpy:
 class Tinygrad:
     name, autograd = "tinygrad_edu", True
 
-    def __init__(self, threads):
-        import tinygrad_edu as tg
-        self.tg, self.version = tg, getattr(tg, "__version__", "dev")
+    def __init__(self, threads, module=None):
+        if module is None:                  # (compare.py passes an older version's package)
+            import tinygrad_edu as module
+        self.tg, self.version = module, getattr(module, "__version__", "dev")
         self.sources = {}   # which loss formulation was used, reported by the workloads
         self._found = {}
 
@@ -79,13 +79,13 @@ class Tinygrad:
         return self._found[name]
 
     def _find(self, name):
-        for module in ("tinygrad_edu.nn.functional", "tinygrad_edu.functional"):
-            try:
-                f = getattr(importlib.import_module(module), name, None)
-            except ImportError:
-                continue
+        for where in (("nn", "functional"), ("functional",)):
+            module = self.tg
+            for part in where:
+                module = getattr(module, part, None)
+            f = getattr(module, name, None)
             if f is not None:
-                self.sources[name] = f"{module}.{name}"
+                self.sources[name] = f"tinygrad_edu.{'.'.join(where)}.{name}"
                 return f
         self.sources[name] = "a Tensor expression"
         return None

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,3 +21,23 @@ def test_quick_benchmarks_print_a_table_and_checksums_agree():
     assert all(line.rstrip().endswith(" ok") for line in rows.values()), out
     assert "µs/op fwd+bwd" in out and "ms/iter" in out
     assert "checksums agree" in out
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the git history")
+def test_compare_runs_two_versions_side_by_side():
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.compare", "HEAD", "--quick", "--rounds", "9",
+         "--only", "W1,W3"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {line.split()[0]: line.split() for line in proc.stdout.splitlines()
+            if line.startswith(("W1 ", "W3 "))}
+    assert set(rows) == {"W1", "W3"}
+    for cells in rows.values():   # the same code on both sides: a ratio near 1
+        assert 0.5 < float(cells[3]) < 2.0, proc.stdout
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs the git history")
+def test_compare_refuses_an_unknown_commit():
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.compare", "no-such-ref", "--quick"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 0 and "git archive no-such-ref failed" in proc.stderr

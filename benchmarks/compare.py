@@ -1,0 +1,118 @@
+"""Compare two versions of tinygrad_edu in one process, step by step.
+
+    python -m benchmarks.compare HEAD~1                    # the working tree against a commit
+    python -m benchmarks.compare 6caf66c --only W1,W3 --rounds 300
+    python -m benchmarks.compare HEAD --quick              # small sizes (seconds)
+
+A change worth a few percent drowns in the drift of a shared machine when each version
+runs in its own process. Here the old version (``git archive`` of the commit, imported
+under another package name) and the working tree are loaded side by side, and their
+steps alternate (old new, new old, old new, ...): each ratio new/old pairs two steps
+taken milliseconds apart. Prints, per workload, the median step time of each version
+and the median of the paired ratios with its quartiles (below 1: the change is faster).
+Two identical versions give 1.00 within about 2%.
+"""
+import argparse
+import importlib
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):               # started as ``python benchmarks/compare.py``
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import frameworks, harness, w1_small_ops, w2_mlp, w3_logreg, w4_deep_chain
+from benchmarks.harness import now
+
+
+def _w1(fw, quick):
+    x, w, b = w1_small_ops.make_data()
+    w, b = fw.tensor(w), fw.tensor(b)
+    return lambda: w1_small_ops.autograd_step(fw, x, w, b, 200)
+
+
+def _w4(fw, quick):
+    forward, backward = w4_deep_chain.autograd_chain(fw, 500 if quick else 5000)
+    return lambda: backward(forward())
+
+
+def _size(sizes, quick):
+    size = dict(sizes["quick" if quick else "full"])
+    size.pop("iters", None)
+    return size
+
+
+# workload -> (make a step for a framework adapter, default rounds)
+STEPS = {
+    "W1": (_w1, 300),
+    "W2-f64": (lambda fw, q: w2_mlp.build(fw, np.float64, **w2_mlp.NET["quick" if q else "full"]),
+               40),
+    "W2-f32": (lambda fw, q: w2_mlp.build(fw, np.float32, **w2_mlp.NET["quick" if q else "full"]),
+               60),
+    "W3": (lambda fw, q: w3_logreg.build(fw, **_size(w3_logreg.SIZES, q)), 200),
+    "W4": (_w4, 60),
+}
+
+
+def load_old(ref, into):
+    """The package as it was at git ``ref``, imported as ``tinygrad_edu_old``."""
+    archive = subprocess.run(["git", "archive", ref, "tinygrad_edu"], cwd=ROOT,
+                             capture_output=True, check=False)
+    if archive.returncode != 0:
+        raise SystemExit(f"git archive {ref} failed: {archive.stderr.decode().strip()}")
+    subprocess.run(["tar", "-x", "-C", into], input=archive.stdout, check=True)
+    Path(into, "tinygrad_edu").rename(Path(into, "tinygrad_edu_old"))
+    sys.path.insert(0, into)
+    return importlib.import_module("tinygrad_edu_old")
+
+
+def paired(steps, rounds, warmup=3):
+    """Alternate the two steps; return their step times and the per-round ratios new/old."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times = {name: [] for name in steps}
+    for r in range(rounds):
+        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
+            t0 = now()
+            steps[name]()
+            times[name].append(now() - t0)
+    return times, [n / o for n, o in zip(times["new"], times["old"])]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.compare",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("ref", help="the git commit (or branch, tag) to compare against")
+    parser.add_argument("--only", help=f"comma-separated workloads among {', '.join(STEPS)}")
+    parser.add_argument("--rounds", type=int, help="steps per version (default per workload)")
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    args = parser.parse_args(argv)
+    names = args.only.split(",") if args.only else list(STEPS)
+    unknown = [n for n in names if n not in STEPS]
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(STEPS)}")
+    harness.pin_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        versions = {"old": frameworks.Tinygrad(1, load_old(args.ref, tmp)),
+                    "new": frameworks.Tinygrad(1)}
+        print(f"old: {args.ref} (git archive)   new: the working tree   1 BLAS thread")
+        print(f"{'workload':9} {'old ms/step':>12} {'new ms/step':>12}   new/old [quartiles]")
+        for name in names:
+            make, default_rounds = STEPS[name]
+            steps = {v: make(fw, args.quick) for v, fw in versions.items()}
+            times, ratios = paired(steps, args.rounds or default_rounds)
+            q1, med, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+            print(f"{name:9} {statistics.median(times['old']) * 1e3:12.3f} "
+                  f"{statistics.median(times['new']) * 1e3:12.3f}   "
+                  f"{statistics.median(ratios):.3f} [{q1:.3f}–{q3:.3f}]", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
