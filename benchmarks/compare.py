@@ -93,6 +93,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, help="steps per version (default per workload)")
     parser.add_argument("--quick", action="store_true", help="small sizes")
     args = parser.parse_args(argv)
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     names = args.only.split(",") if args.only else list(STEPS)
     unknown = [n for n in names if n not in STEPS]
     if unknown:

@@ -190,6 +190,22 @@ def test_backward_twice_doubles_exactly():
     np.testing.assert_array_equal(a.grad.data, 2 * first)
 
 
+@pytest.mark.parametrize("loss_fn", ["cross_entropy", "binary_cross_entropy_with_logits"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_backward_twice_through_a_fused_loss_doubles_exactly(loss_fn, reduction):
+    # the fused losses keep forward values (cross-entropy its softmax) for backward:
+    # a second backward must find them as the first did
+    z = leaf([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
+    target = [2, 1] if loss_fn == "cross_entropy" else np.array([[1.0, 0, 0], [0, 1, 1]])
+    loss = getattr(F, loss_fn)(z, target, reduction=reduction)
+    loss = loss.sum() if reduction == "none" else loss
+    loss.backward()
+    first = z.grad.data.copy()
+    loss.backward()
+    np.testing.assert_array_equal(z.grad.data, 2 * first)
+    assert np.all(first != 0)
+
+
 def test_backward_twice_with_reused_interior_node():
     # b = 3a, c = b*b + b = 9a^2 + 3a  ->  dc/da = 18a + 3 (micrograd gave more on call 2)
     a = leaf(2.0)

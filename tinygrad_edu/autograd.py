@@ -273,10 +273,11 @@ class Function:
     def _call_backward(self, out, g, arrays=False):
         """Run this node's backward for output ``out`` with upstream gradient ``g``.
 
-        With ``arrays`` (a first-order pass), ``g`` is a numpy array (a numpy scalar for
-        a 0-d output, as numpy's own arithmetic gives: ten times faster than 0-d arrays):
-        an op with ``array_backward`` computes on it directly, any other op gets a
-        Tensor as usual (the walk turns whatever comes back into arrays).
+        With ``arrays`` (a first-order pass), ``g`` is a numpy array (or, for a 0-d
+        output, possibly a numpy scalar, as numpy's own arithmetic gives: ten times faster
+        than 0-d arrays; never written into): an op with ``array_backward`` computes on it
+        directly, any other op gets a Tensor as usual (the walk turns whatever comes back
+        into arrays).
         """
         raw = arrays and self.array_backward
         if arrays and not raw:

@@ -571,9 +571,10 @@ class CrossEntropy(Function):
         ctx.save_for_backward(x)
         e, m = _shifted_exp(x, (1,))  # max-shifted: exact for logits of +-1000
         s = e.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore"):  # log(0) = -inf for a row of -inf only
             loss = (np.log(s) + m)[:, 0] - x[ctx.picked]
-        e /= s
+        with np.errstate(invalid="ignore"):  # (such a row's loss already says NaN)
+            e /= s
         ctx.softmax = e
         return _reduce_loss(ctx, loss, reduction)
 
@@ -731,7 +732,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if getattr(a, "ndim", 0) == 0 or getattr(b, "ndim", 0) == 0:  # (numbers too)
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ShapeError(f"MatMul: both operands need at least 1 dimension, "
                              f"got shapes {np.shape(a)} and {np.shape(b)}")
         ctx.save_for_backward(a, b)

@@ -219,7 +219,7 @@ def with_reduction(node, text, rule=False):
     if reduction == "none" or not text:
         return text
     if rule:
-        return f"{text} / {node.n}" if reduction == "mean" else text
+        return f"{text} / {node.n}" if reduction == "mean" and node.n != 1 else text
     return f"{reduction}({text})"
 
 
