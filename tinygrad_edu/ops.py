@@ -440,19 +440,16 @@ class Min(Max):
     reduce = staticmethod(np.min)
 
 
-def _shifted_exp(x, axes):
-    """exp(x - m) and m, the max over axes (keepdims; 0 where it is not finite): no overflow."""
+def _shifted_logsumexp(x, axes):
+    """log(sum(exp(x))) over axes with keepdims, and on the way e = exp(x - m) and its sum
+    s (m the max, 0 where it is not finite): no overflow; e / s is the softmax."""
     m = np.asarray(x.max(axis=axes, keepdims=True))
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0.0)
-    return np.exp(x - m), m
-
-
-def _shifted_logsumexp(x, axes):
-    """log(sum(exp(x))) over axes with keepdims, shifted by the max: no overflow."""
-    e, m = _shifted_exp(x, axes)
+    e = np.exp(x - m)
+    s = e.sum(axis=axes, keepdims=True)
     with np.errstate(divide="ignore"):  # log(0) = -inf when every entry is -inf
-        return np.log(e.sum(axis=axes, keepdims=True)) + m
+        return np.log(s) + m, e, s
 
 
 class LogSumExp(_Reduction):
@@ -462,7 +459,7 @@ class LogSumExp(_Reduction):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction._setup(ctx, x, axis, keepdims)
-        out = _shifted_logsumexp(x, axes)
+        out = _shifted_logsumexp(x, axes)[0]
         out = out if keepdims else out.reshape(np.delete(x.shape, axes))
         ctx.save_for_backward(x, out)
         return out
@@ -503,7 +500,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         ctx.axis = axis
-        out = x - _shifted_logsumexp(x, _axes(axis, x.ndim))
+        out = x - _shifted_logsumexp(x, _axes(axis, x.ndim))[0]
         ctx.save_for_backward(out)
         return out
 
@@ -569,11 +566,9 @@ class CrossEntropy(Function):
     def forward(ctx, x, labels, reduction="none"):
         ctx.picked = (np.arange(len(labels)), labels)  # the entries x_i[k_i]
         ctx.save_for_backward(x)
-        e, m = _shifted_exp(x, (1,))  # max-shifted: exact for logits of +-1000
-        s = e.sum(axis=1, keepdims=True)
-        with np.errstate(divide="ignore"):  # log(0) = -inf for a row of -inf only
-            loss = (np.log(s) + m)[:, 0] - x[ctx.picked]
-        with np.errstate(invalid="ignore"):  # (such a row's loss already says NaN)
+        lse, e, s = _shifted_logsumexp(x, (1,))  # max-shifted: exact for logits of +-1000
+        loss = lse[:, 0] - x[ctx.picked]
+        with np.errstate(invalid="ignore"):  # a row without a finite max: its loss is NaN
             e /= s
         ctx.softmax = e
         return _reduce_loss(ctx, loss, reduction)

@@ -303,8 +303,8 @@ def _op_lines(t, contributions, names, grads, L):
         twice = sum(q is p for q in node.parents) > 1
         rule = formula.rule_for(node, c.index)
         rule_map = {k: v for k, v in mapping.items() if v != "None"}
-        rule_text = rule and _axis_in_text(node, substitute(rule, rule_map))
-        rule_text = with_reduction(node, rule_text, rule=True) if rule else None
+        rule_text = (with_reduction(node, _axis_in_text(node, substitute(rule, rule_map)),
+                                    rule=True) if rule else None)
         if scalar:
             local = _local_formula(rule_text)
             body = f"d{o}/d{pn} = " + (f"{local} = " if local and local != _arr(c.local)
