@@ -27,7 +27,6 @@ if __package__ in (None, ""):               # started as ``python benchmarks/com
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import frameworks, harness, w1_small_ops, w2_mlp, w3_logreg, w4_deep_chain
-from benchmarks.harness import now
 
 
 def _w1(fw, quick):
@@ -43,7 +42,7 @@ def _w4(fw, quick):
 
 def _size(sizes, quick):
     size = dict(sizes["quick" if quick else "full"])
-    size.pop("iters", None)
+    del size["rounds"], size["block"]   # (the main table's turns)
     return size
 
 
@@ -71,20 +70,6 @@ def load_old(ref, into):
     return importlib.import_module("tinygrad_edu_old")
 
 
-def paired(steps, rounds, warmup=3):
-    """Alternate the two steps; return their step times and the per-round ratios new/old."""
-    for step in steps.values():
-        for _ in range(warmup):
-            step()
-    times = {name: [] for name in steps}
-    for r in range(rounds):
-        for name in (("old", "new") if r % 2 == 0 else ("new", "old")):
-            t0 = now()
-            steps[name]()
-            times[name].append(now() - t0)
-    return times, [n / o for n, o in zip(times["new"], times["old"])]
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.compare",
                                      description=__doc__.split("\n")[0])
@@ -108,8 +93,14 @@ def main(argv=None):
         for name in names:
             make, default_rounds = STEPS[name]
             steps = {v: make(fw, args.quick) for v, fw in versions.items()}
-            times, ratios = paired(steps, args.rounds or default_rounds)
-            q1, med, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+            for step in steps.values():  # warm-up
+                for _ in range(3):
+                    step()
+            turns, _ = harness.take_turns({v: lambda s=s: harness.timed(s) for v, s in steps.items()},
+                                          args.rounds or default_rounds, block=1, settle=0)
+            times = {v: [t["total"] for t in ts] for v, ts in turns.items()}
+            ratios = [n / o for n, o in zip(times["new"], times["old"])]
+            q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
             print(f"{name:9} {statistics.median(times['old']) * 1e3:12.3f} "
                   f"{statistics.median(times['new']) * 1e3:12.3f}   "
                   f"{statistics.median(ratios):.3f} [{q1:.3f}–{q3:.3f}]", flush=True)

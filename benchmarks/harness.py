@@ -1,8 +1,11 @@
-"""What every benchmark child shares: the Workload record, clocks, memory probes,
-thread pinning.
+"""What every benchmark child shares: the Workload record, clocks, turn-taking, memory
+probes, thread and allocator pinning.
 
-A workload module defines ``run(fw, **size)``: it builds its data from fixed seeds, runs
-with the contender ``fw`` (see ``frameworks.py``) and returns ``result(...)``.
+A workload module defines either ``run(fw, **size)``, which builds its data from fixed
+seeds, runs with the contender ``fw`` (see ``frameworks.py``) and returns ``result(...)``,
+one contender per process (the memory workloads); or ``bench(fw, **size)``, which returns
+a `Bench`, one timed step of that contender: the contenders of a timing workload share a
+process and take turns (see ``take_turns``).
 """
 import ctypes
 import os
@@ -23,8 +26,9 @@ now = time.perf_counter
 class Workload:
     name: str                   # "W2-f64"; --only W2 selects every "W2-..."
     title: str
-    run: Callable[..., dict]    # run(fw, **sizes[size]) -> result(...)
     sizes: dict                 # {"full": {...}, "quick": {...}}
+    run: Callable[..., dict] | None = None    # run(fw, **size) -> result(...), or:
+    bench: Callable[..., "Bench"] | None = None   # bench(fw, **size without rounds, block)
     rtol: float = 1e-6          # checksum agreement between contenders
     max_reps: int | None = None   # default repetitions are capped here (long workloads)
     no_ratio: tuple = ()        # metric-name prefixes where a ratio means nothing (values near 0)
@@ -49,17 +53,37 @@ def timed(fn, keep=lambda out: out):
     return {"total": seconds}, keep(out)
 
 
-def time_phases(step, iters, warmup=1):
-    """Call ``step()`` warmup + iters times; it returns ({phase: seconds}, output).
-    Returns ({phase: median seconds over the timed calls}, [every output, warm-up included])."""
-    outputs, samples = [], {}
-    for i in range(warmup + iters):
-        phases, out = step()
-        outputs.append(out)
-        if i >= warmup:
-            for phase, seconds in phases.items():
-                samples.setdefault(phase, []).append(seconds)
-    return {p: statistics.median(s) for p, s in samples.items()}, outputs
+@dataclass(frozen=True)
+class Bench:
+    """One contender's part in a timing workload."""
+    step: Callable[[], tuple]      # () -> ({phase: seconds}, what to keep of its output)
+    report: Callable[[dict, list], dict]   # (median {phase: seconds}, kept outputs) -> result
+    warmup: int = 1                # untimed steps before the first turn
+
+
+def take_turns(steps, rounds, block, settle=1):
+    """The contenders' steps in turns: each round runs every contender's ``block`` timed
+    steps in a row, in the order given on even rounds and reversed on odd ones (A B C,
+    C B A, ...). Each turn starts with ``settle`` untimed steps, so the timed ones run on
+    the caches the contender's own previous step left, as in a training loop.
+
+    steps: {name: step() -> ({phase: seconds}, kept)}. Returns {name: [{phase: median
+    seconds} per turn]} and {name: [kept, every step]}. Turns of two contenders in the same
+    round ran milliseconds apart: their ratio is free of the machine's drift."""
+    turns = {name: [] for name in steps}
+    kept = {name: [] for name in steps}
+    names = list(steps)
+    for r in range(rounds):
+        for name in (names if r % 2 == 0 else names[::-1]):
+            samples = {}
+            for i in range(settle + block):
+                phases, out = steps[name]()
+                kept[name].append(out)
+                if i >= settle:
+                    for phase, seconds in phases.items():
+                        samples.setdefault(phase, []).append(seconds)
+            turns[name].append({p: statistics.median(s) for p, s in samples.items()})
+    return turns, kept
 
 
 # ---------------------------------------------------------------- memory (Linux)
@@ -117,11 +141,18 @@ class MemoryProbe:
         return max(0, peak_rss_bytes() - self.base)
 
 
-# ---------------------------------------------------------------- threads
+# ---------------------------------------------------------------- threads, allocator
 
 def thread_env(n):
     """Environment for a child so every BLAS / OpenMP pool starts with n threads."""
     return {var: str(n) for var in THREAD_VARS}
+
+
+# glibc malloc moves its mmap and trim thresholds as a process allocates and frees, so
+# the same step can page-fault 2,000 times (8 MB of fresh pages) in one process and not
+# at all in another: up to a third of a W2 step, for every contender alike. The timing
+# workloads fix both thresholds (64 MB, 512 MB); other allocators ignore these variables.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(512 << 20)}
 
 
 _limits = None   # threadpoolctl's limiter, kept alive: the limits hold until it is restored

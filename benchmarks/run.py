@@ -3,10 +3,13 @@
     python -m benchmarks [--quick] [--reps N] [--only W1,W3] [--threads N] [--markdown]
     python benchmarks/run.py ...          (the same)
 
-Every (workload, contender) repetition runs in a fresh subprocess, repetitions interleaved
-across contenders (numpy, tinygrad_edu, torch, numpy, tinygrad_edu, torch, ...), every
-contender pinned to the same number of BLAS / OpenMP threads. Ratios are medians of the
-ratios measured round by round, side by side in the same run. Contenders must agree on each workload's checksum.
+Every repetition runs in a fresh subprocess, every contender pinned to the same number of
+BLAS / OpenMP threads. In the timing workloads (W1-W3) the contenders share that process
+and take turns, a few steps each (numpy, tinygrad_edu, torch, torch, tinygrad_edu, numpy,
+...): a ratio is the median of the ratios of turns taken milliseconds apart. The memory
+workloads (W4, W5) run one contender per process, repetitions interleaved across
+contenders, and their ratios pair the repetitions. Contenders must agree on each
+workload's checksum.
 """
 import argparse
 import json
@@ -42,23 +45,45 @@ MARK = "@@benchmark-result "  # prefix of the one line of JSON a child prints
 
 # ---------------------------------------------------------------- the child side
 
-def child_main(name, contender, size, threads):
-    """Inside a fresh process: load the contender, pin its threads, run, print one JSON line."""
-    fw = frameworks.load(contender, threads)
-    pools = harness.pin_threads(threads)
-    if contender == "torch":
-        pools.append(fw.blas())
+def child_main(name, contenders, size, threads):
+    """Inside a fresh process: load the contenders (comma-separated), pin their threads,
+    run, print one JSON line {contender: result}."""
     workload = WORKLOADS[name]
-    res = workload.run(fw, **workload.sizes[size])
-    res["info"].update(version=fw.version, pools=pools)
-    print(MARK + json.dumps(res), flush=True)
+    fws = {c: frameworks.load(c, threads) for c in contenders.split(",")}
+    pools = harness.pin_threads(threads)    # after every import: torch brings its own pools
+    args = dict(workload.sizes[size])
+    if workload.bench:
+        results = take_turns(workload, fws, args.pop("rounds"), args.pop("block"), args)
+    else:
+        results = {c: workload.run(fw, **args) for c, fw in fws.items()}
+    for c, res in results.items():
+        res["info"].update(version=fws[c].version,
+                           pools=pools + ([fws[c].blas()] if c == "torch" else []))
+    print(MARK + json.dumps(results), flush=True)
     return 0
 
 
-def run_child(name, contender, size, threads):
-    env = dict(os.environ, **harness.thread_env(threads))
+def take_turns(workload, fws, rounds, block, args):
+    """A timing workload: every contender's warm-up, then their turns; each result also
+    carries its metrics turn by turn (``turns``), for the paired ratios."""
+    benches = {c: workload.bench(fw, **args) for c, fw in fws.items()}
+    warm = {c: [b.step()[1] for _ in range(b.warmup)] for c, b in benches.items()}
+    turns, kept = harness.take_turns({c: b.step for c, b in benches.items()}, rounds, block)
+    results = {}
+    for c, b in benches.items():
+        outputs = warm[c] + kept[c]
+        median = {p: statistics.median(t[p] for t in turns[c]) for p in turns[c][0]}
+        results[c] = b.report(median, outputs)
+        results[c]["turns"] = [b.report(t, outputs)["metrics"] for t in turns[c]]
+    return results
+
+
+def run_child(name, contenders, size, threads, paired):
+    """One child process for ``contenders`` (taking turns when ``paired``):
+    {contender: result}, or {"error": why}."""
+    env = dict(os.environ, **harness.thread_env(threads), **(harness.MALLOC_ENV if paired else {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    cmd = [sys.executable, "-m", "benchmarks.run", "--child", name, contender,
+    cmd = [sys.executable, "-m", "benchmarks.run", "--child", name, ",".join(contenders),
            "--size", size, "--threads", str(threads)]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
@@ -117,12 +142,15 @@ def analyse(workload, runs):
         if c == "tinygrad_edu" and ok[c] and ok[c][0]["info"].get("loss"):
             loss = ", ".join(ok[c][0]["info"]["loss"])
             notes.append(f"{workload.name} {c}: loss computed with {loss}")
-    stats = {}
+    stats, turns = {}, {}
     for c in runs:
         for r in ok[c]:
             for metric, value in r["metrics"].items():
                 stats.setdefault(metric, {}).setdefault(c, []).append(value)
-    return stats, problems, notes
+            for k, turn in enumerate(r.get("turns", ())):
+                for metric, value in turn.items():  # keyed by (repetition, turn): pairs
+                    turns.setdefault(metric, {}).setdefault(c, {})[r["rep"], k] = value
+    return stats, turns, problems, notes
 
 
 def fmt(v):
@@ -142,13 +170,18 @@ def cell(values):
     return med if len(values) == 1 else f"{med} [{fmt(min(values))}–{fmt(max(values))}]"
 
 
-def ratio(metric, workload, stats, over):
-    """tinygrad_edu / ``over``: the median of the ratios taken round by round (the two ran
-    seconds apart, so a machine that slows down for a while slows both), or the ratio of
-    the medians when a failed repetition leaves the rounds unpaired."""
+def ratio(metric, workload, stats, turns, over):
+    """tinygrad_edu / ``over``: the median of the ratios of turns taken in the same round of
+    the same process (timing workloads), else of repetitions taken in the same round (the
+    two ran seconds apart, so a machine that slows down for a while slows both), or the
+    ratio of the medians when a failed repetition leaves the rounds unpaired."""
     tg, other = stats.get("tinygrad_edu"), stats.get(over)
     if not tg or not other or metric.startswith(workload.no_ratio):
         return "-"
+    tg_turns, other_turns = turns.get("tinygrad_edu", {}), turns.get(over, {})
+    pairs = [(v, other_turns[k]) for k, v in tg_turns.items() if k in other_turns]
+    if pairs and all(o > 0 for _, o in pairs):
+        return fmt(statistics.median(t / o for t, o in pairs))
     if len(tg) == len(other) and all(o > 0 for o in other):
         return fmt(statistics.median(t / o for t, o in zip(tg, other)))
     denominator = statistics.median(other)
@@ -193,16 +226,20 @@ def parse_args(argv):
 
 
 def run_all(workloads, contenders, size, reps, threads):
-    """Every repetition in a fresh process, interleaved: A B C A B C ... per workload."""
-    plan = [(w, rep, n_reps, c) for w in workloads
+    """Every repetition in a fresh process: all contenders in one, taking turns (timing
+    workloads; who goes first rotates), or one each, interleaved A B C A B C ..."""
+    plan = [(w, rep, n_reps, group) for w in workloads
             for n_reps in [reps or min(DEFAULT_REPS[size], w.max_reps or DEFAULT_REPS[size])]
-            for rep in range(n_reps) for c in contenders]
+            for rep in range(n_reps)
+            for group in ([contenders[rep % len(contenders):] + contenders[:rep % len(contenders)]]
+                          if w.bench else [[c] for c in contenders])]
     runs = {w.name: {c: [] for c in contenders} for w in workloads}
-    for i, (w, rep, n_reps, c) in enumerate(plan, 1):
+    for i, (w, rep, n_reps, group) in enumerate(plan, 1):
         t0 = time.perf_counter()
-        res = run_child(w.name, c, size, threads)
-        runs[w.name][c].append(res)
-        print(f"[{i}/{len(plan)}] {w.name} rep {rep + 1}/{n_reps} {c}: "
+        res = run_child(w.name, group, size, threads, paired=w.bench is not None)
+        for c in group:
+            runs[w.name][c].append(dict(res.get(c, res), rep=rep))
+        print(f"[{i}/{len(plan)}] {w.name} rep {rep + 1}/{n_reps} {', '.join(group)}: "
               f"{'error' if 'error' in res else 'ok'}, {time.perf_counter() - t0:.1f} s",
               file=sys.stderr, flush=True)
     return runs
@@ -214,7 +251,7 @@ def tabulate(workloads, contenders, runs):
     header = ["workload", "metric", *contenders, *(f"tg/{c}" for c in others), "check"]
     rows, notes, failed, medians = [], [], False, {}
     for w in workloads:
-        stats, problems, w_notes = analyse(w, runs[w.name])
+        stats, turns, problems, w_notes = analyse(w, runs[w.name])
         notes += w_notes
         failed |= any(not p.startswith("FLAG") for p in problems)
         check = ", ".join(problems) or "ok"
@@ -223,7 +260,8 @@ def tabulate(workloads, contenders, runs):
         for k, (metric, per_c) in enumerate(stats.items()):
             rows.append([w.name if k == 0 else "", metric,
                          *(cell(per_c.get(c)) for c in contenders),
-                         *(ratio(metric, w, per_c, c) for c in others), check if k == 0 else ""])
+                         *(ratio(metric, w, per_c, turns.get(metric, {}), c) for c in others),
+                         check if k == 0 else ""])
         if not stats:
             rows.append([w.name, "-", *("-" for _ in contenders), *("-" for _ in others), check])
     for w in workloads:
@@ -250,9 +288,10 @@ def main(argv=None):
     header, rows, notes, failed = tabulate(workloads, contenders, runs)
     print()
     print(render(header, rows, args.markdown))
-    print("\nmedian [min–max] over repetitions, one fresh process each; "
-          "tg/X = median over rounds of tinygrad_edu / X, both measured in the same round "
-          "(lower is better for tinygrad_edu)")
+    print("\nmedian [min–max] over repetitions, one fresh process each; tg/X = median of "
+          "tinygrad_edu / X over turns taken in the same round of the same process (W1-W3), "
+          "or over repetitions run one after the other (W4, W5); lower is better for "
+          "tinygrad_edu")
     for title, lines in (("workloads", [f"{w.name}: {w.title}" for w in workloads]),
                          ("notes", notes), ("contenders", contender_lines(runs, contenders))):
         if lines:

@@ -6,9 +6,11 @@ the framework itself (Python objects, graph recording, the backward walk).
 """
 import numpy as np
 
-from benchmarks.harness import Workload, now, result, time_phases
+from benchmarks.harness import Bench, Workload, now, result
 
-SIZES = {"full": {"n_ops": 200, "iters": 200}, "quick": {"n_ops": 200, "iters": 5}}
+# 2 + 20 rounds of (1 untimed + 9 timed) steps; quick: 2 + 1 x (1 + 4)
+SIZES = {"full": {"n_ops": 200, "rounds": 20, "block": 9},
+         "quick": {"n_ops": 200, "rounds": 1, "block": 4}}
 
 
 def make_data(seed=0):
@@ -56,18 +58,18 @@ def autograd_step(fw, x_np, w, b, n_ops):
     return {"fwd": t1 - t0, "bwd": t2 - t1, "fwd+bwd": t2 - t0}, (s.item(), fw.numpy(x.grad).sum())
 
 
-def run(fw, n_ops, iters):
+def bench(fw, n_ops):
     x, w, b = make_data()
     if fw.autograd:
         w, b = fw.tensor(w), fw.tensor(b)
         step = lambda: autograd_step(fw, x, w, b, n_ops)
     else:
         step = lambda: numpy_step(x, w, b, n_ops)
-    med, outputs = time_phases(step, iters, warmup=2)
     us_per_op = lambda seconds: seconds / n_ops * 1e6
-    return result({"µs/op fwd": us_per_op(med["fwd"]), "µs/op bwd": us_per_op(med["bwd"]),
-                   "µs/op fwd+bwd": us_per_op(med["fwd+bwd"])},
-                  checksum=outputs[-1])
+    return Bench(step, lambda med, outputs: result(
+        {"µs/op fwd": us_per_op(med["fwd"]), "µs/op bwd": us_per_op(med["bwd"]),
+         "µs/op fwd+bwd": us_per_op(med["fwd+bwd"])}, checksum=outputs[-1]), warmup=2)
 
 
-WORKLOADS = [Workload("W1", "small-op overhead: (4,4) chain of 200 ops, sum, backward", run, SIZES)]
+WORKLOADS = [Workload("W1", "small-op overhead: (4,4) chain of 200 ops, sum, backward", SIZES,
+                      bench=bench)]

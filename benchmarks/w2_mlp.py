@@ -6,7 +6,7 @@ The float32 variant must stay float32 end to end (loss, gradients, weights).
 import numpy as np
 
 from benchmarks.frameworks import loss_sources
-from benchmarks.harness import Workload, result, time_phases, timed
+from benchmarks.harness import Bench, Workload, result, timed
 
 LR = 0.1
 NET = {"full": {"batch": 128, "n_in": 1024, "n_hidden": 500, "n_out": 10},
@@ -67,23 +67,26 @@ def dtype_flags(dtype, dtypes):
     return [f"{what} is {dt}, not {dtype}" for what, dt in zip(names, dtypes) if dt != dtype]
 
 
-def run(fw, dtype, steps, **net):
+def bench(fw, dtype, **net):
     dtype = np.dtype(dtype)
     step = build(fw, dtype, **net)
-    med, outs = time_phases(lambda: timed(step, keep=lambda out: summary(*out)), steps, warmup=2)
-    (first_loss, _, _), (last_loss, last_grad, dtypes) = outs[0], outs[-1]
-    return result({"ms/step": med["total"] * 1e3}, checksum=(first_loss, last_loss, last_grad),
-                  flags=dtype_flags(dtype, dtypes), **loss_sources(fw))
+
+    def report(med, outs):
+        (first_loss, _, _), (last_loss, last_grad, dtypes) = outs[0], outs[-1]
+        return result({"ms/step": med["total"] * 1e3},
+                      checksum=(first_loss, last_loss, last_grad),
+                      flags=dtype_flags(dtype, dtypes), **loss_sources(fw))
+    return Bench(lambda: timed(step, keep=lambda out: summary(*out)), report, warmup=2)
 
 
-def sizes(dtype, full_steps):
-    return {"full": dict(dtype=dtype, steps=full_steps, **NET["full"]),
-            "quick": dict(dtype=dtype, steps=3, **NET["quick"])}
+def sizes(dtype):   # full: 2 + 10 rounds of (1 untimed + 5 timed) = 62 steps per contender
+    return {"full": dict(dtype=dtype, rounds=10, block=5, **NET["full"]),
+            "quick": dict(dtype=dtype, rounds=1, block=3, **NET["quick"])}
 
 
 WORKLOADS = [
     Workload("W2-f64", "tutorial network 1024-500-10, batch 128, one SGD step, float64",
-             run, sizes("float64", 40)),
+             sizes("float64"), bench=bench),
     Workload("W2-f32", "tutorial network 1024-500-10, batch 128, one SGD step, float32",
-             run, sizes("float32", 40), rtol=1e-3),
+             sizes("float32"), bench=bench, rtol=1e-3),
 ]

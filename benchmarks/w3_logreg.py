@@ -5,10 +5,12 @@ X is a constant: no gradient for it.
 import numpy as np
 
 from benchmarks.frameworks import loss_sources
-from benchmarks.harness import Workload, result, time_phases, timed
+from benchmarks.harness import Bench, Workload, result, timed
 
 LR = 1.0
-SIZES = {"full": {"n": 10_000, "d": 100, "iters": 200}, "quick": {"n": 1_000, "d": 20, "iters": 20}}
+# 200 iterations in all: 20 rounds of 1 untimed + 9 timed steps (see harness.take_turns)
+SIZES = {"full": {"n": 10_000, "d": 100, "rounds": 20, "block": 9},
+         "quick": {"n": 1_000, "d": 20, "rounds": 2, "block": 9}}
 
 
 def make_data(n, d, seed=0):
@@ -44,13 +46,14 @@ def build(fw, n, d):
     return step
 
 
-def run(fw, n, d, iters):
+def bench(fw, n, d):
     step = build(fw, n, d)
     keep = lambda out: (float(out[0]), float(out[1].sum()))
-    med, outs = time_phases(lambda: timed(step, keep), iters - 1, warmup=1)
-    return result({"ms/iter": med["total"] * 1e3}, checksum=(outs[0][0], *outs[-1]),
-                  **loss_sources(fw))
+    return Bench(lambda: timed(step, keep),
+                 lambda med, outs: result({"ms/iter": med["total"] * 1e3},
+                                          checksum=(outs[0][0], *outs[-1]), **loss_sources(fw)),
+                 warmup=0)
 
 
 WORKLOADS = [Workload("W3", "logistic regression N=10,000 D=100, 200 full-batch GD iterations",
-                      run, SIZES)]
+                      SIZES, bench=bench)]

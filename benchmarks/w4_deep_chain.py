@@ -81,8 +81,8 @@ def linearity(medians):
 
 
 def _workload(name, full, quick, max_reps, summary=None):
-    return Workload(name, f"deep scalar chain, {full:,} steps, backward", run,
-                    {"full": {"n": full}, "quick": {"n": quick}}, max_reps=max_reps,
+    return Workload(name, f"deep scalar chain, {full:,} steps, backward",
+                    {"full": {"n": full}, "quick": {"n": quick}}, run=run, max_reps=max_reps,
                     no_ratio=("MB after drop",), summary=summary)
 
 

@@ -41,3 +41,29 @@ def test_compare_refuses_an_unknown_commit():
     proc = subprocess.run([sys.executable, "-m", "benchmarks.compare", "no-such-ref", "--quick"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode != 0 and "git archive no-such-ref failed" in proc.stderr
+
+
+def test_contenders_take_turns_in_alternating_order_and_settle_steps_are_not_timed():
+    from benchmarks.harness import take_turns
+    log = []
+
+    def contender(name):
+        def step():
+            k = sum(1 for n in log if n == name) % 3   # position in its turn of 3 steps
+            log.append(name)
+            return {"total": (100.0, 1.0, 3.0)[k]}, len(log)   # the settle step is slow
+        return step
+
+    turns, kept = take_turns({"a": contender("a"), "b": contender("b")}, rounds=3, block=2)
+    assert "".join(log) == "aaabbb" "bbbaaa" "aaabbb"
+    assert turns == {"a": [{"total": 2.0}] * 3, "b": [{"total": 2.0}] * 3}
+    assert len(kept["a"]) == len(kept["b"]) == 9   # every step's output, settle steps too
+
+
+def test_ratio_pairs_turns_of_the_same_round_not_the_medians():
+    from benchmarks.run import WORKLOADS, ratio
+    stats = {"tinygrad_edu": [3.0], "numpy": [2.5]}              # medians: 1.2
+    turns = {"tinygrad_edu": {(0, 0): 2.0, (0, 1): 4.0, (0, 2): 6.0},
+             "numpy": {(0, 0): 1.0, (0, 1): 4.0, (0, 2): 4.0}}    # turn by turn: 2, 1, 1.5
+    assert ratio("ms/iter", WORKLOADS["W3"], stats, turns, "numpy") == "1.50"
+    assert ratio("ms/iter", WORKLOADS["W3"], stats, {}, "numpy") == "1.20"  # no turns: reps
