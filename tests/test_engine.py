@@ -71,6 +71,23 @@ def test_diamond_reused_at_several_depths():
     assert a.grad.item() == 3 * 3.0**2 + 4 * 3.0**3  # 135
 
 
+
+def test_order_of_creation_with_a_long_detour_and_a_leaf_made_late():
+    # a is used at once and again after a 30-op detour; w is a leaf created after them.
+    # out = b w + a w + a with b = 1.1^30 a, a = 2x:
+    # dout/dx = 2 (1.1^30 w + w + 1),  dout/dw = a (1.1^30 + 1)
+    x = leaf(1.5)
+    a = x * 2.0
+    b = a
+    for _ in range(30):
+        b = b * 1.1
+    w = leaf(3.0)
+    out = b * w + a * w + a
+    out.backward()
+    k = 1.1**30
+    assert x.grad.item() == pytest.approx(2 * (k * 3.0 + 3.0 + 1), rel=1e-12)
+    assert w.grad.item() == pytest.approx(3.0 * (k + 1), rel=1e-12)
+
 # =====================================================================================
 # 3.2  fan-out accumulates
 # =====================================================================================

@@ -6,8 +6,9 @@ gradient, keeps ``ctx`` as the graph node of the result: the node holds its pare
 (the input Tensors) and whatever forward saved. Only back-pointers exist
 (output -> node -> parents), so a dropped graph is freed at once.
 
-``backward`` sorts the graph topologically without recursion, walks it in reverse
-and sums the gradient contributions of every path (the chain rule with total
+``backward`` walks the graph in reverse topological order without recursion (newest
+node first: nodes are numbered as they are recorded, and an op always comes after its
+inputs) and sums the gradient contributions of every path (the chain rule with total
 derivatives). Broadcasting is undone here, once, for every op.
 """
 from __future__ import annotations
@@ -15,14 +16,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import itertools
 import os
 import traceback
 import weakref
+from heapq import heappop, heappush
 
 import numpy as np
 
 Tensor = None  # set by tensor.py once the Tensor class exists (it imports this module)
 _new = object.__new__
+_next_seq = itertools.count().__next__  # numbers the recorded nodes in order of creation
 _ARRAYS = object()  # marks a node whose backward runs on numpy arrays (see array_backward)
 _ONE, _MANY = object(), object()  # a node with one input, or with more than two
 _NEEDS1 = ((False,), (True,))  # needs_input_grad, indexed by the flags
@@ -138,8 +142,8 @@ class Function:
     # one- and two-input ops sit in _p0, _p1 rather than in a tuple: one object less
     # per op for the cyclic garbage collector to walk again and again while a long
     # graph grows (a third less forward time on a 100,000-op chain).
-    __slots__ = ("_p0", "_p1", "needs_input_grad", "_saved", "_stamp", "_out", "__dict__",
-                 "__weakref__")
+    __slots__ = ("_p0", "_p1", "needs_input_grad", "_saved", "_stamp", "_out", "_seq",
+                 "__dict__", "__weakref__")
     _site = ""         # where the op was created (set in anomaly mode only)
 
     #: True when backward is plain arithmetic that reads the same on numpy arrays as on
@@ -237,6 +241,7 @@ class Function:
                 else:
                     ctx._p0, ctx._p1 = (a, _ONE) if n == 1 else (args, _MANY)
                 ctx.needs_input_grad = needs
+                ctx._seq = _next_seq()  # (the backward walk's order)
                 ctx._out = None  # the output Tensor, set only while backward runs
                 if ctx._saved is not None:
                     ctx._stamp = _Mode.mutations  # in-place updates after this: check them
@@ -306,26 +311,6 @@ class Function:
 
 
 # ------------------------------------------------------------------------ the walk
-def _consumers(root):
-    """For every tensor below ``root`` that needs a gradient, the number of graph edges
-    into it (one per use as a recorded input): how many gradients it will receive."""
-    count = {}
-    stack = [root]
-    while stack:
-        node = stack.pop()._ctx
-        if node is None:
-            continue
-        for p, need in zip(node.parents, node.needs_input_grad):
-            if need:
-                key = id(p)
-                if key in count:
-                    count[key] += 1
-                else:
-                    count[key] = 1
-                    stack.append(p)
-    return count
-
-
 def unbroadcast(grad, shape, op_name="op"):
     """Sum a gradient down to ``shape``: undo numpy broadcasting of an input."""
     gshape = grad.shape
@@ -372,6 +357,27 @@ def _handed_out(g, arrays, shared):
     return Tensor._make(g)
 
 
+def _arrived(t, g, arrays, wanted, captured, shared):
+    """A tensor's total gradient is known: run its hooks (which may replace it), then
+    capture it (``gradients``) or keep it in ``.grad`` (leaves, ``retain_grad``)."""
+    if t._hooks:
+        gt = _wrap(g) if arrays else g
+        for hook in t._hooks:
+            new = hook(gt)
+            if new is not None:
+                gt = new if isinstance(new, Tensor) else Tensor(new)
+        g = gt.data if arrays else gt
+    if wanted is not None:
+        if id(t) in wanted:
+            captured[id(t)] = _handed_out(g, arrays, shared)
+    elif t._ctx is None or t._retain:
+        if t.grad is None:
+            t.grad = _handed_out(g, arrays, shared)
+        else:
+            t.grad = t.grad + (_wrap(g) if arrays else g)
+    return g
+
+
 def _run_backward(root, gradient, create_graph=False, inputs=None):
     """Walk the graph below ``root``; return {id: grad} for ``inputs`` or accumulate.
 
@@ -384,69 +390,52 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     arrays = not create_graph  # first order: the gradients flow as plain numpy arrays
     pending = {id(root): gradient.data if arrays else gradient}
     shared = set()  # gradients that more than one tensor holds: copy before handing out
+    # Topological order from the order of creation: an op's node is recorded after the
+    # nodes of its inputs, so taking the interior tensors newest node first, every op that
+    # used a tensor has sent its gradient before the tensor is taken; its total (the sum
+    # over paths) then goes on. No count of consumers, no recursion. Only tensors that
+    # receive a gradient enter the queue; leaves come last.
+    heap, leaves = ([(-root._ctx._seq, root)], []) if root._ctx is not None else ([], [root])
     prev_mode, _Mode.grad_enabled = _Mode.grad_enabled, bool(create_graph)
     # The walk creates many short-lived objects and no cycles: the cyclic garbage
     # collector would only traverse the (possibly huge) graph again and again.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        # Topological order by Kahn's algorithm: a tensor is ready once every op that
-        # used it has sent its gradient; its total (the sum over paths) then goes on.
-        waiting = _consumers(root)
-        ready = [root]
-        while ready:
-            t = ready.pop()
+        while heap:
+            t = heappop(heap)[1]
             node = t._ctx
-            g = pending.pop(id(t), None)
-            if g is not None:
-                if t._hooks:
-                    gt = _wrap(g) if arrays else g
-                    for hook in t._hooks:
-                        new = hook(gt)
-                        if new is not None:
-                            gt = new if isinstance(new, Tensor) else Tensor(new)
-                    g = gt.data if arrays else gt
-                if wanted is not None:
-                    if id(t) in wanted:
-                        captured[id(t)] = _handed_out(g, arrays, shared)
-                elif node is None or t._retain:
-                    if t.grad is None:
-                        t.grad = _handed_out(g, arrays, shared)
-                    else:
-                        t.grad = t.grad + (_wrap(g) if arrays else g)
-            if node is None:
-                continue
-            parents, needs = node.parents, node.needs_input_grad
-            # no gradient arrived (every path gave None): the inputs still stop waiting
-            grads = (node._call_backward(t, g, arrays) if g is not None
-                     else (None,) * len(parents))
+            g = pending.pop(id(t))
+            if t._hooks or t._retain or wanted is not None:
+                g = _arrived(t, g, arrays, wanted, captured, shared)
+            grads = node._call_backward(t, g, arrays)
             handed = []
-            for p, pg, need in zip(parents, grads, needs):
-                if not need:
+            for p, pg, need in zip(node.parents, grads, node.needs_input_grad):
+                if pg is None or not need:
                     continue
+                pg = _as_gradient_of(p, pg, arrays)
+                gdata = pg if arrays else pg.data
+                pdata = p.data
+                if gdata.shape != pdata.shape:
+                    pg = unbroadcast(pg, pdata.shape, type(node).__name__)
+                if gdata.dtype != pdata.dtype:
+                    pg = pg.astype(pdata.dtype)
+                if _Mode.anomaly:
+                    _check_finite(pg if arrays else pg.data, "backward", node)
+                if handed and any(pg is h for h in handed):  # one object, two inputs (add)
+                    shared.add(id(pg))
+                handed.append(pg)
                 key = id(p)
-                if pg is not None:
-                    pg = _as_gradient_of(p, pg, arrays)
-                    gdata = pg if arrays else pg.data
-                    pdata = p.data
-                    if gdata.shape != pdata.shape:
-                        pg = unbroadcast(pg, pdata.shape, type(node).__name__)
-                    if gdata.dtype != pdata.dtype:
-                        pg = pg.astype(pdata.dtype)
-                    if _Mode.anomaly:
-                        _check_finite(pg if arrays else pg.data, "backward", node)
-                    if handed and any(pg is h for h in handed):  # one object, two inputs (add)
-                        shared.add(id(pg))
-                    handed.append(pg)
-                    if key in pending:
-                        pending[key] = pending[key] + pg
-                    else:
-                        pending[key] = pg
-                left = waiting[key] - 1
-                if left:
-                    waiting[key] = left
+                if key in pending:
+                    pending[key] = pending[key] + pg
                 else:
-                    ready.append(p)
+                    pending[key] = pg
+                    if p._ctx is None:
+                        leaves.append(p)
+                    else:
+                        heappush(heap, (-p._ctx._seq, p))
+        for t in leaves:
+            _arrived(t, pending.pop(id(t)), arrays, wanted, captured, shared)
     finally:
         _Mode.grad_enabled = prev_mode
         if gc_was_enabled:
