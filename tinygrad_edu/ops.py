@@ -45,6 +45,18 @@ def _softmax(x, axis):
     return _softmax_array(x, axis) if isinstance(x, _NUMPY) else x.softmax(axis=axis)
 
 
+def _into(ufunc, d, f):
+    """ufunc(d, f) for a ``d`` the caller has just made: on a numpy array (first order)
+    written into d itself when f does not broadcast it (one array less to allocate and
+    fill); on Tensors the ordinary out-of-place op."""
+    if d.__class__ is np.ndarray and isinstance(f, _NUMPY) and (f.ndim == 0 or f.shape == d.shape):
+        return ufunc(d, f, out=d)
+    return ufunc(d, f) if isinstance(d, _NUMPY) else _TENSOR_OPS[ufunc](d, f)
+
+
+_TENSOR_OPS = {np.multiply: lambda a, b: a * b, np.subtract: lambda a, b: a - b}
+
+
 def _expand(g, shape):
     return np.broadcast_to(g, shape) if isinstance(g, _NUMPY) else g.expand(shape)
 
@@ -307,7 +319,7 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g * out * (1.0 - out)
+        return _into(np.multiply, _into(np.multiply, 1.0 - out, out), g)
 
 
 class Softplus(Function):
@@ -322,7 +334,7 @@ class Softplus(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return g * _sigmoid(x)
+        return _into(np.multiply, _sigmoid(x), g)
 
 
 class Tanh(Function):
@@ -544,7 +556,7 @@ class BinaryCrossEntropyWithLogits(Function):
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad
         g = _loss_grad(ctx, g)
-        dx = g * (_sigmoid(x) - t) if need_x else None  # (of the loss's shape, like dt below)
+        dx = _into(np.multiply, _into(np.subtract, _sigmoid(x), t), g) if need_x else None
         dt = -_expand(g, ctx.shape) * x if need_t else None
         return dx, dt
 
