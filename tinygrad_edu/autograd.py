@@ -451,7 +451,9 @@ def _as_gradient(root, gradient):
             raise GradientError(
                 f"backward() on a tensor of shape {root.shape} needs a `gradient` of that "
                 "shape (only a one-element output has an implicit gradient of 1)")
-        return Tensor._make(np.ones(root.shape, dtype=root.dtype))
+        one = np.empty(root.shape, dtype=root.dtype)  # (np.ones is a Python-level wrapper)
+        one.fill(1)
+        return Tensor._make(one)
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.array(gradient, dtype=root.dtype))
     if g.shape != root.shape:
         raise GradientError(f"backward(): gradient of shape {g.shape} does not match "

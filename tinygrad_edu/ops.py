@@ -588,15 +588,15 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        if isinstance(x, _NUMPY):  # first order: the softmax forward computed
-            d = ctx.softmax.copy()
-            d[ctx.picked] -= 1.0
-        else:
-            onehot = np.zeros(x.shape, dtype=x.dtype)
-            onehot[ctx.picked] = 1.0
-            d = _softmax(x, 1) - onehot
         g = _loss_grad(ctx, g)
-        return d * (g.reshape(-1, 1) if ctx.reduction == "none" else g), None
+        g = g.reshape(-1, 1) if ctx.reduction == "none" else g
+        if isinstance(x, _NUMPY):  # first order: from the softmax forward computed
+            d = ctx.softmax * g     # (a new array: the softmax stays for another backward)
+            d[ctx.picked] -= g[:, 0] if ctx.reduction == "none" else g
+            return d, None
+        onehot = np.zeros(x.shape, dtype=x.dtype)
+        onehot[ctx.picked] = 1.0
+        return (_softmax(x, 1) - onehot) * g, None
 
 
 # ---------------------------------------------------------------------------- movement
