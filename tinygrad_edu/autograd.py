@@ -316,15 +316,14 @@ def unbroadcast(grad, shape, op_name="op"):
     gshape = grad.shape
     if gshape == shape:
         return grad
-    ndim = len(shape)
-    lead = len(gshape) - ndim
-    if lead < 0 or any(s != 1 and s != gs for s, gs in zip(shape, gshape[lead:])):
+    lead = len(gshape) - len(shape)  # the axes broadcasting put in front
+    kept = [i for i, s in enumerate(shape) if s != gshape[lead + i]] if lead >= 0 else None
+    if kept is None or (kept and any(shape[i] != 1 for i in kept)):  # (kept: stretched 1s)
         raise GradientError(f"{op_name}.backward returned a gradient of shape {gshape} "
                             f"for an input of shape {shape}")
-    if lead:  # the axes broadcasting put in front (summed away: no reshape, no view)
+    if lead:  # summed away: no reshape, no view
         grad = grad.sum(axis=tuple(range(lead)))
-    kept = tuple(i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1)
-    return grad.sum(axis=kept, keepdims=True) if kept else grad
+    return grad.sum(axis=tuple(kept), keepdims=True) if kept else grad
 
 
 def _wrap(g):

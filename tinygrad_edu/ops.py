@@ -527,7 +527,11 @@ def _reduce_loss(ctx, loss, reduction):
     ctx.reduction, ctx.n, ctx.shape = reduction, loss.size, loss.shape
     if reduction == "none":
         return loss
-    return loss.mean() if reduction == "mean" else loss.sum()
+    if reduction == "sum":
+        return loss.sum()
+    if loss.size and loss.dtype != np.float16:  # (float16 means accumulate in float32)
+        return np.add.reduce(loss, axis=None) / loss.size  # = loss.mean(), minus its wrapper
+    return loss.mean()
 
 
 def _loss_grad(ctx, g):
