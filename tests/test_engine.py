@@ -474,6 +474,29 @@ def test_sigmoid_within_two_ulp_on_either_formula(dtype, low, seed):
     assert np.all(np.abs(y - exact)[normal] <= 2 * np.finfo(dtype).eps * exact[normal])
 
 
+
+@settings(max_examples=60, deadline=None)
+@given(dtype=st.sampled_from([np.float32, np.float64]), low=st.sampled_from([-5.0, -80.0, -800.0]),
+       seed=st.integers(0, 2**32 - 1))
+def test_softplus_and_bce_with_logits_within_two_eps(dtype, low, seed):
+    # softplus = max(x, 0) + log1p(exp(-|x|)), and the sigmoid backward takes from that
+    # exp(-|x|): value and gradient against a longdouble reference
+    x = np.random.default_rng(seed).uniform(low, 40.0, 200).astype(dtype)
+    xl = x.astype(np.longdouble)
+    exact_sp = np.logaddexp(np.longdouble(0), xl)
+    exact_s = 1.0 / (1.0 + np.exp(-xl))
+    eps = np.finfo(dtype).eps
+    for make in (lambda z: z.softplus(),
+                 lambda z: F.binary_cross_entropy_with_logits(z, np.zeros_like(x), reduction="none")):
+        z = tg.Tensor(x, requires_grad=True)
+        with np.errstate(**RAISE_ALL, under="ignore"):
+            y = make(z)
+            y.backward(np.ones_like(x))
+        for got, exact in ((y.data, exact_sp), (z.grad.data, exact_s)):
+            normal = exact > np.finfo(dtype).tiny  # (subnormal results carry fewer digits)
+            assert got.dtype == dtype
+            assert np.all(np.abs(got - exact)[normal] <= 2 * eps * exact[normal])
+
 def test_tanh_at_pm_1000():
     x = leaf([1000.0, -1000.0])
     with np.errstate(**RAISE_ALL):

@@ -298,12 +298,29 @@ def _sigmoid_array(x):
         np.exp(e, out=e)
         e += 1.0
         return np.divide(1.0, e, out=e)   # 1 / (1 + exp(-x)): 4 passes, like numpy by hand
+    return _sigmoid_from(x, _exp_neg_abs(x))
+
+
+def _exp_neg_abs(x):
+    """e = exp(-|x|) <= 1, a new array: never overflows."""
     e = np.asarray(np.abs(x))
-    np.exp(np.negative(e, out=e), out=e)  # e = exp(-|x|) <= 1: never overflows
+    return np.exp(np.negative(e, out=e), out=e)
+
+
+def _sigmoid_from(x, e):
+    """sigmoid(x) from e = exp(-|x|): 1/(1+e) where x >= 0, e/(1+e) where x < 0."""
     out = np.maximum(e, x >= 0)           # numerator: 1 where x >= 0, e where x < 0
-    e += 1.0
-    out /= e                              # x >= 0: 1/(1+e);  x < 0: e/(1+e)
+    out /= e + 1.0
     return out
+
+
+def _softplus_parts(x):
+    """softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(e) with e = exp(-|x|), and e:
+    sigmoid(x), the derivative, then costs no second exp (see _sigmoid_from)."""
+    e = _exp_neg_abs(x)
+    out = np.log1p(e)
+    out += np.maximum(x, 0)  # (within 2 eps of the exact value, like logaddexp)
+    return out, e
 
 
 class Sigmoid(Function):
@@ -322,19 +339,26 @@ class Sigmoid(Function):
         return _into(np.multiply, _into(np.multiply, 1.0 - out, out), g)
 
 
+def _sigmoid_of_saved(ctx, x):
+    """sigmoid(x) in a backward: from the exp(-|x|) that forward kept (first order), else
+    as an op (create_graph: the gradient must stay connected to x)."""
+    return _sigmoid_from(x, ctx.e) if isinstance(x, _NUMPY) else x.sigmoid()
+
+
 class Softplus(Function):
-    """y = log(1 + exp(x));  dx = g * sigmoid(x)   (via logaddexp: exact at |x| = 1000)"""
+    """y = log(1 + exp(x));  dx = g * sigmoid(x)   (via exp(-|x|): exact at |x| = 1000)"""
     array_backward = True
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.logaddexp(0.0, x).astype(x.dtype, copy=False)
+        out, ctx.e = _softplus_parts(x)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return _into(np.multiply, _sigmoid(x), g)
+        return _into(np.multiply, _sigmoid_of_saved(ctx, x), g)
 
 
 class Tanh(Function):
@@ -541,26 +565,28 @@ def _loss_grad(ctx, g):
 
 
 class BinaryCrossEntropyWithLogits(Function):
-    """y = softplus(x) - t x;  dx = g * (sigmoid(x) - t),  dt = -g * x   (exact for any logit)
+    """y = softplus(x) - t x;  dx = g * (sigmoid(x) - t),  dt = -g * x   (finite for any logit)
 
     softplus(x) - t x = -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))): the binary
     cross-entropy of sigmoid(x), with no log of 0. The losses are then averaged
-    (reduction 'mean': each gets g / n), summed ('sum') or kept ('none').
+    (reduction 'mean': each gets g / n), summed ('sum') or kept ('none'). Forward keeps
+    the exp(-|x|) it computes for softplus, from which a first-order backward gets
+    sigmoid(x) without another exp.
     """
     array_backward = True
 
     @staticmethod
     def forward(ctx, x, t, reduction="none"):
         ctx.save_for_backward(x, t)
-        loss = np.logaddexp(0.0, x).astype(x.dtype, copy=False) - x * t
-        return _reduce_loss(ctx, loss, reduction)
+        loss, ctx.e = _softplus_parts(x)
+        return _reduce_loss(ctx, _into(np.subtract, loss, x * t), reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad
         g = _loss_grad(ctx, g)
-        dx = _into(np.multiply, _into(np.subtract, _sigmoid(x), t), g) if need_x else None
+        dx = _into(np.multiply, _into(np.subtract, _sigmoid_of_saved(ctx, x), t), g) if need_x else None
         dt = -_expand(g, ctx.shape) * x if need_t else None
         return dx, dt
 
