@@ -6,6 +6,8 @@ the engine, so a backward may return a gradient of the output's (broadcast) shap
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .autograd import Function, ShapeError
@@ -37,10 +39,6 @@ def _exp(x):
     return np.exp(x) if isinstance(x, _NUMPY) else x.exp()
 
 
-def _sigmoid(x):
-    return _sigmoid_array(x) if isinstance(x, _NUMPY) else x.sigmoid()
-
-
 def _softmax(x, axis):
     return _softmax_array(x, axis) if isinstance(x, _NUMPY) else x.softmax(axis=axis)
 
@@ -54,7 +52,7 @@ def _into(ufunc, d, f):
     return ufunc(d, f) if isinstance(d, _NUMPY) else _TENSOR_OPS[ufunc](d, f)
 
 
-_TENSOR_OPS = {np.multiply: lambda a, b: a * b, np.subtract: lambda a, b: a - b}
+_TENSOR_OPS = {np.multiply: operator.mul, np.subtract: operator.sub}
 
 
 def _expand(g, shape):
@@ -586,7 +584,9 @@ class BinaryCrossEntropyWithLogits(Function):
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad
         g = _loss_grad(ctx, g)
-        dx = _into(np.multiply, _into(np.subtract, _sigmoid_of_saved(ctx, x), t), g) if need_x else None
+        dx = None
+        if need_x:  # (of the loss's shape, like dt below)
+            dx = _into(np.multiply, _into(np.subtract, _sigmoid_of_saved(ctx, x), t), g)
         dt = -_expand(g, ctx.shape) * x if need_t else None
         return dx, dt
 
