@@ -67,3 +67,12 @@ def test_ratio_pairs_turns_of_the_same_round_not_the_medians():
              "numpy": {(0, 0): 1.0, (0, 1): 4.0, (0, 2): 4.0}}    # turn by turn: 2, 1, 1.5
     assert ratio("ms/iter", WORKLOADS["W3"], stats, turns, "numpy") == "1.50"
     assert ratio("ms/iter", WORKLOADS["W3"], stats, {}, "numpy") == "1.20"  # no turns: reps
+
+
+def test_cache_decay_probe_prints_one_line_per_pause():
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.cache_decay", "--quick"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if "µs pause" in line]
+    assert [int(line.split()[2]) for line in lines] == [0, 100, 300, 1000]
+    assert "(1.00x the time with no pause)" in lines[0]
