@@ -72,6 +72,15 @@ def test_diamond_reused_at_several_depths():
 
 
 
+def test_two_tensors_sharing_one_node():
+    # copy.copy of an op's output is a second Tensor on the same node: both send their
+    # gradient through it. y = 3a, out = sum(y * y') = sum(9 a^2) -> d/da = 18 a
+    import copy
+    a = leaf([1.0, 2.0])
+    y = a * 3.0
+    (y * copy.copy(y)).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [18.0, 36.0])
+
 def test_order_of_creation_with_a_long_detour_and_a_leaf_made_late():
     # a is used at once and again after a 30-op detour; w is a leaf created after them.
     # out = b w + a w + a with b = 1.1^30 a, a = 2x:
@@ -846,6 +855,34 @@ def test_float32_through_op_and_gradient(name):
     y.sum().backward()
     assert x.grad.dtype == np.float32
 
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("name", ["sigmoid", "sigmoid_low", "softplus", "bce", "bce_mean", "ce_mean"])
+def test_0d_and_fused_loss_results_keep_their_float_dtype(name, dtype):
+    # 0-d operands are where numpy 1's value-based casting turned float32 into float64
+    make = {"sigmoid": lambda t: t.sigmoid(), "sigmoid_low": lambda t: t.sigmoid(),
+            "softplus": lambda t: t.softplus(),
+            "bce": lambda t: F.binary_cross_entropy_with_logits(t, np.array(1.0, dtype)),
+            "bce_mean": lambda t: F.binary_cross_entropy_with_logits(
+                t.reshape(1) * np.ones(3, dtype), np.zeros(3, dtype)),
+            "ce_mean": lambda t: F.cross_entropy(t.reshape(1, 1) * np.ones((2, 3), dtype),
+                                                 np.array([0, 2]))}[name]
+    x = leaf(-99.5 if name == "sigmoid_low" else 0.5, dtype=dtype)  # (low: the exp(-|x|) path)
+    y = make(x)
+    assert y.dtype == dtype
+    y.backward()
+    assert x.grad.dtype == dtype
+
+
+@pytest.mark.parametrize("x_shape, t_shape", [((3,), (3,)), ((3, 1), (3, 2)), ((3, 2), (3, 1))])
+def test_bce_with_logits_dtype_follows_numpy_promotion_whatever_the_broadcast(x_shape, t_shape):
+    x = leaf(np.full(x_shape, 0.3), dtype=np.float32)
+    for t_dtype in (np.float32, np.float64):
+        t = np.ones(t_shape, dtype=t_dtype)
+        loss = F.binary_cross_entropy_with_logits(x, t, reduction="none") if x_shape == t_shape \
+            else tg.ops.BinaryCrossEntropyWithLogits.apply(x, tg.Tensor(t))
+        assert loss.dtype == np.result_type(np.float32, t_dtype)
 
 def test_numpy_on_the_left_returns_tensor_with_graph():
     x = leaf([1.0, 2.0, 3.0])

@@ -393,8 +393,13 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     # nodes of its inputs, so taking the interior tensors newest node first, every op that
     # used a tensor has sent its gradient before the tensor is taken; its total (the sum
     # over paths) then goes on. No count of consumers, no recursion. Only tensors that
-    # receive a gradient enter the queue; leaves come last.
-    heap, leaves = ([(-root._ctx._seq, root)], []) if root._ctx is not None else ([], [root])
+    # receive a gradient enter the queue; leaves come last. (The id breaks ties between
+    # tensors that share a node, such as an op's output and its copy.copy.)
+    heap, leaves = [], []
+    if root._ctx is None:
+        leaves.append(root)
+    else:
+        heap.append((-root._ctx._seq, id(root), root))
     prev_mode, _Mode.grad_enabled = _Mode.grad_enabled, bool(create_graph)
     # The walk creates many short-lived objects and no cycles: the cyclic garbage
     # collector would only traverse the (possibly huge) graph again and again.
@@ -402,7 +407,7 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
     gc.disable()
     try:
         while heap:
-            t = heappop(heap)[1]
+            t = heappop(heap)[2]
             node = t._ctx
             g = pending.pop(id(t))
             if t._hooks or t._retain or wanted is not None:
@@ -432,7 +437,7 @@ def _run_backward(root, gradient, create_graph=False, inputs=None):
                     if p._ctx is None:
                         leaves.append(p)
                     else:
-                        heappush(heap, (-p._ctx._seq, p))
+                        heappush(heap, (-p._ctx._seq, key, p))
         for t in leaves:
             _arrived(t, pending.pop(id(t)), arrays, wanted, captured, shared)
     finally:

@@ -45,9 +45,10 @@ def _softmax(x, axis):
 
 def _into(ufunc, d, f):
     """ufunc(d, f) for a ``d`` the caller has just made: on a numpy array (first order)
-    written into d itself when f does not broadcast it (one array less to allocate and
-    fill); on Tensors the ordinary out-of-place op."""
-    if d.__class__ is np.ndarray and isinstance(f, _NUMPY) and (f.ndim == 0 or f.shape == d.shape):
+    written into d itself when f neither broadcasts nor promotes it (one array less to
+    allocate and fill); otherwise, and on Tensors, the ordinary out-of-place op."""
+    if (d.__class__ is np.ndarray and isinstance(f, _NUMPY) and f.dtype == d.dtype
+            and (f.ndim == 0 or f.shape == d.shape)):
         return ufunc(d, f, out=d)
     return ufunc(d, f) if isinstance(d, _NUMPY) else _TENSOR_OPS[ufunc](d, f)
 
@@ -308,7 +309,7 @@ def _exp_neg_abs(x):
 def _sigmoid_from(x, e):
     """sigmoid(x) from e = exp(-|x|): 1/(1+e) where x >= 0, e/(1+e) where x < 0."""
     out = np.maximum(e, x >= 0)           # numerator: 1 where x >= 0, e where x < 0
-    out /= e + 1.0
+    out /= np.add(e, 1, dtype=e.dtype)    # (dtype: numpy 1 promotes 0-d float32 + 1.0)
     return out
 
 
@@ -317,7 +318,7 @@ def _softplus_parts(x):
     sigmoid(x), the derivative, then costs no second exp (see _sigmoid_from)."""
     e = _exp_neg_abs(x)
     out = np.log1p(e)
-    out += np.maximum(x, 0)  # (within 2 eps of the exact value, like logaddexp)
+    out += np.maximum(x, 0, dtype=e.dtype)  # (within 2 eps of the exact value, like logaddexp)
     return out, e
 
 
@@ -552,7 +553,8 @@ def _reduce_loss(ctx, loss, reduction):
     if reduction == "sum":
         return loss.sum()
     if loss.size and loss.dtype != np.float16:  # (float16 means accumulate in float32)
-        return np.add.reduce(loss, axis=None) / loss.size  # = loss.mean(), minus its wrapper
+        total = np.add.reduce(loss, axis=None)    # = loss.mean(), minus its wrapper:
+        return total.dtype.type(total / loss.size)  # (numpy 1 would promote float32)
     return loss.mean()
 
 
