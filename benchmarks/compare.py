@@ -20,42 +20,31 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):               # started as ``python benchmarks/compare.py``
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import frameworks, harness, w1_small_ops, w2_mlp, w3_logreg, w4_deep_chain
+from benchmarks import frameworks, harness, w4_deep_chain
+from benchmarks.run import WORKLOADS
 
 
-def _w1(fw, quick):
-    x, w, b = w1_small_ops.make_data()
-    w, b = fw.tensor(w), fw.tensor(b)
-    return lambda: w1_small_ops.autograd_step(fw, x, w, b, 200)
+def _bench(name):
+    """The step of a timing workload of the main table: its data, sizes and work."""
+    def make(fw, quick):
+        size = dict(WORKLOADS[name].sizes["quick" if quick else "full"])
+        del size["rounds"], size["block"]   # (the main table's turns)
+        return WORKLOADS[name].bench(fw, **size).step
+    return make
 
 
 def _w4(fw, quick):
     forward, backward = w4_deep_chain.autograd_chain(fw, 500 if quick else 5000)
-    return lambda: backward(forward())
+    return lambda: harness.timed(lambda: backward(forward()))
 
 
-def _size(sizes, quick):
-    size = dict(sizes["quick" if quick else "full"])
-    del size["rounds"], size["block"]   # (the main table's turns)
-    return size
-
-
-# workload -> (make a step for a framework adapter, default rounds)
-STEPS = {
-    "W1": (_w1, 300),
-    "W2-f64": (lambda fw, q: w2_mlp.build(fw, np.float64, **w2_mlp.NET["quick" if q else "full"]),
-               40),
-    "W2-f32": (lambda fw, q: w2_mlp.build(fw, np.float32, **w2_mlp.NET["quick" if q else "full"]),
-               60),
-    "W3": (lambda fw, q: w3_logreg.build(fw, **_size(w3_logreg.SIZES, q)), 200),
-    "W4": (_w4, 60),
-}
+# workload -> (make a step () -> ({"total": seconds, ...}, kept) for an adapter, default rounds)
+STEPS = {"W1": (_bench("W1"), 300), "W2-f64": (_bench("W2-f64"), 40),
+         "W2-f32": (_bench("W2-f32"), 60), "W3": (_bench("W3"), 200), "W4": (_w4, 60)}
 
 
 def load_old(ref, into):
@@ -96,8 +85,7 @@ def main(argv=None):
             for step in steps.values():  # warm-up
                 for _ in range(3):
                     step()
-            turns, _ = harness.take_turns({v: lambda s=s: harness.timed(s) for v, s in steps.items()},
-                                          args.rounds or default_rounds, block=1, settle=0)
+            turns, _ = harness.take_turns(steps, args.rounds or default_rounds, block=1, settle=0)
             times = {v: [t["total"] for t in ts] for v, ts in turns.items()}
             ratios = [n / o for n, o in zip(times["new"], times["old"])]
             q1, _, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3

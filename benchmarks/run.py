@@ -53,7 +53,7 @@ def child_main(name, contenders, size, threads):
     pools = harness.pin_threads(threads)    # after every import: torch brings its own pools
     args = dict(workload.sizes[size])
     if workload.bench:
-        results = take_turns(workload, fws, args.pop("rounds"), args.pop("block"), args)
+        results = run_turns(workload, fws, args.pop("rounds"), args.pop("block"), args)
     else:
         results = {c: workload.run(fw, **args) for c, fw in fws.items()}
     for c, res in results.items():
@@ -63,7 +63,7 @@ def child_main(name, contenders, size, threads):
     return 0
 
 
-def take_turns(workload, fws, rounds, block, args):
+def run_turns(workload, fws, rounds, block, args):
     """A timing workload: every contender's warm-up, then their turns; each result also
     carries its metrics turn by turn (``turns``), for the paired ratios."""
     benches = {c: workload.bench(fw, **args) for c, fw in fws.items()}
