@@ -24,3 +24,21 @@ def dot():
             pytest.fail("Graphviz `dot` is missing in CI: .ci/run must apt-get install graphviz")
         pytest.skip("Graphviz `dot` is not installed (apt-get install graphviz)")
     return path
+
+
+@pytest.fixture(params=["engine", "reference"])
+def both_walks(request, monkeypatch):
+    """Run a test twice: through the fast engine that loss.backward() uses, and with every
+    backward pass (backward, gradients, grad, gradcheck) going through the reference
+    engine instead. Two walks, one contract: they can never disagree."""
+    if request.param == "reference":
+        if request.node.get_closest_marker("fast_engine_only"):
+            pytest.skip("tests a mechanism of the fast engine itself")
+        from tinygrad_edu import engine, reference
+        monkeypatch.setattr(engine, "walk", reference.backward)
+    return request.param
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "fast_engine_only: a test of the fast engine's own "
+                            "mechanism (array backwards, node order), not of the contract")

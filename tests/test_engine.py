@@ -18,6 +18,8 @@ import tinygrad_edu as tg
 from tinygrad_edu import functional as F
 from tinygrad_edu.testing import arrays, broadcastable_shapes
 
+pytestmark = pytest.mark.usefixtures("both_walks")  # every test through both engines
+
 RAISE_ALL = {"over": "raise", "invalid": "raise", "divide": "raise"}
 
 
@@ -1344,6 +1346,7 @@ def _recording_op(array_backward):
     return Square, seen
 
 
+@pytest.mark.fast_engine_only
 @pytest.mark.parametrize("array_backward", [False, True])
 def test_backward_gets_tensors_unless_the_op_asks_for_arrays(array_backward):
     Square, seen = _recording_op(array_backward)

@@ -10,7 +10,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import data, models, viz
 from tinygrad_edu.viz import GraphvizNotFoundError
-from tinygrad_edu.viz.network import NEGATIVE, POSITIVE, ZERO
+from tinygrad_edu.viz.network import NEGATIVE, POSITIVE, PRETRAINED, ZERO
 
 nn = tg.nn
 
@@ -267,6 +267,36 @@ def test_highlight_errors_name_the_valid_choices():
     with pytest.raises(ValueError, match="max_units=16"):
         viz.draw_network(wide, highlight=(1, 15), max_units=10)
     assert "\tL1_15 [" in viz.draw_network(wide, highlight=(1, 15), max_units=16).source
+
+
+def test_pretrained_hidden_layers_are_marked_in_units_header_and_legend():
+    """A deep belief network's classifier names the hidden layers its RBMs pretrained."""
+    X, y = data.xor()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = models.MLPClassifier(hidden_layer_sizes=(3, 2), max_iter=20,
+                                     random_state=0).fit(X, y)
+    plain = viz.draw_network(model)
+    assert "pretrained" not in plain.source and "peripheries" not in plain.source
+    model.pretrained_layers_ = (0,)                     # hidden layer 0: units L1_*
+    g = viz.draw_network(model)
+    for unit in units(g):
+        line = node_line(g, unit)
+        if unit.startswith("L1_"):
+            assert attr(line, "peripheries") == "2", unit
+            assert attr(line, "color") == PRETRAINED, unit
+            assert "pretrained (RBM)" in attr(line, "tooltip"), unit
+        else:
+            assert attr(line, "peripheries") is None, unit
+            assert attr(line, "color") != PRETRAINED and "pretrained" not in line, unit
+    assert "pretrained (RBM)" in node_line(g, "H1")
+    assert all("pretrained" not in node_line(g, f"H{l}") for l in (0, 2, 3))
+    assert "pretrained as an RBM" in text_of(g).split("legend [")[1]
+    highlighted = viz.draw_network(model, highlight=(1, 0))    # the marking stays
+    assert attr(node_line(highlighted, "L1_0"), "peripheries") == "2"
+    model.pretrained_layers_ = (2,)                     # the output layer is no hidden layer
+    with pytest.raises(ValueError, match=r"pretrained_layers_ .* 0\.\.1, got 2"):
+        viz.draw_network(model)
 
 
 def test_names_beside_inputs_and_outputs_and_show_weights():

@@ -16,6 +16,8 @@ import tinygrad_edu as tg
 from tinygrad_edu import ops
 from tinygrad_edu.testing import arrays, broadcastable_shapes, distinct, gradcheck, gradgradcheck, shapes
 
+pytestmark = pytest.mark.usefixtures("both_walks")  # every test through both engines
+
 R = dict(low=-3.0, high=3.0)
 POS = dict(low=0.3, high=3.0)
 NONZERO = dict(low=-3.0, high=3.0, avoid=(0.0,), min_distance=0.3)
@@ -273,3 +275,58 @@ def test_gradient_matches_finite_differences(name, data):
 def test_second_derivative_matches_finite_differences(name, data):
     fn, inputs = OP_CASES[name](data)
     assert gradgradcheck(fn, *inputs, seed=data.draw(st.integers(0, 2**32 - 1)))
+
+
+# --- the named first-order kernels (kernels.py) against the ops' own formula backwards
+def ops_with_kernels():
+    return sorted(n for n in registered_ops() if getattr(ops, n).backward_array is not None)
+
+
+def test_the_kernel_table_covers_the_fused_ops():
+    assert {"Sigmoid", "Softplus", "BinaryCrossEntropyWithLogits", "CrossEntropy",
+            "MatMul"} <= set(ops_with_kernels())
+
+
+@pytest.mark.fast_engine_only
+@pytest.mark.parametrize("name", ops_with_kernels())
+@SETTINGS
+@given(data=st.data())
+def test_first_order_kernel_equals_the_formula_backward(name, data):
+    """A first-order backward runs the op's kernel on arrays; create_graph runs its formula
+    ``backward`` on Tensors. Both must give the same gradients, to rounding."""
+    fn, inputs = OP_CASES[name](data)
+    xs = [tg.Tensor(x, requires_grad=True) for x in inputs]
+    out = fn(*xs)
+    u = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).standard_normal(out.shape)
+    op = getattr(ops, name)
+    kernel, calls = op.backward_array, []
+
+    def counted(ctx, g):
+        calls.append(type(ctx).__name__)
+        return kernel(ctx, g)
+
+    op.backward_array = staticmethod(counted)
+    try:
+        fast = tg.gradients(out, xs, grad_output=u)
+    finally:
+        op.backward_array = staticmethod(kernel)
+    assert name in calls, f"the {name} kernel was not used by the first-order backward"
+    formula = tg.gradients(out, xs, grad_output=u, create_graph=True)
+    for i, (k, f) in enumerate(zip(fast, formula)):
+        np.testing.assert_allclose(k.data, f.data, rtol=1e-12, atol=1e-14,
+                                   err_msg=f"{name}: input {i}")
+
+
+# --- every op's docstring is a formula that viz can read
+def test_every_op_docstring_parses_as_a_formula_with_a_rule_per_input():
+    from tinygrad_edu.viz.formula import Formula
+
+    for name in sorted(registered_ops()):
+        f = Formula(getattr(ops, name))
+        assert f.forward.startswith("y = "), (name, f.line)
+        assert f.rules and all(r.startswith("d") and " = " in r for r in f.rules), (name, f.line)
+        assert None not in f.roles, (name, f.roles)
+        # one rule per differentiable input, or one rule 'dx_i' for all of a list of inputs
+        assert len(set(f.roles)) == len(f.roles), (name, f.roles)
+        assert all(role in f.forward or role.removesuffix("_i") + "s" in f.forward
+                   for role in f.roles), (name, f.roles, f.forward)

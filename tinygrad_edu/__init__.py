@@ -1,11 +1,26 @@
-"""tinygrad_edu: a small, exact autograd engine for learning how neural networks learn."""
-from .autograd import (AnomalyError, Function, GradientError, ShapeError, detect_anomaly,
-                       enable_grad, grad, gradients, hessian, hvp, is_grad_enabled, jacobian,
-                       no_grad, value_and_grad)
-from .tensor import (DTypeError, Tensor, concatenate, maximum, minimum, ones, stack, tensor,
-                     where, zeros)
-from . import functional, nn, optim, testing, viz  # noqa: E402  (they build on the core)
-from .io import load, save  # noqa: E402
-from . import train, models  # noqa: E402
+"""tinygrad_edu: a small, exact autograd engine for learning how neural networks learn.
+
+Read the engine in this order: reference.py (backpropagation in a page), ops.py (the op
+table, each op its formula), function.py and tensor.py (the node and the array that
+records it); engine.py and kernels.py hold the speed work, fenced and measured.
+"""
+# ruff: noqa: I001  (the order matters: tensor.py first, it closes the core's one cycle)
+from .tensor import (Tensor, concatenate, maximum, minimum, ones, stack, tensor, where,
+                     zeros)
+from .errors import AnomalyError, DTypeError, GradientError, ShapeError
+from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .function import Function
+from .engine import gradients
+from .transforms import grad, hessian, hvp, jacobian, value_and_grad
+from . import autograd, reference  # the engine's one-module face; the engine to read
+from . import functional, nn, optim, testing, viz  # (they build on the core)
+from .io import load, save
+from . import train, models
 
 __version__ = "0.1.0"
+
+__all__ = ["AnomalyError", "DTypeError", "Function", "GradientError", "ShapeError", "Tensor",
+           "autograd", "concatenate", "detect_anomaly", "enable_grad", "functional", "grad",
+           "gradients", "hessian", "hvp", "is_grad_enabled", "jacobian", "load", "maximum",
+           "minimum", "models", "nn", "no_grad", "ones", "optim", "reference", "save",
+           "stack", "tensor", "testing", "train", "value_and_grad", "viz", "where", "zeros"]

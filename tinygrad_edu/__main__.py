@@ -1,87 +1,17 @@
-"""The tour: from one logistic unit to a network that learns its own features.
+"""The command line of the tour: from one logistic unit to a network that learns its own features.
 
     python -m tinygrad_edu [--out FOLDER]      (or the console script: tinygrad-edu)
 
-Runs the lesson in a few seconds, step by step as numbered in the story, and writes
-its pictures into FOLDER (default ./tinygrad_edu_out): graph.svg (the computation
-graph of one logistic unit's loss, with values and gradients), network.svg (the
-trained XOR network, one unit highlighted), activations.png, loss.png and
-boundary.png. Without the Graphviz program ``dot`` the graphs are written as .dot
-text; without matplotlib the plots are skipped. Both are said at the end.
+Runs the lesson (`tinygrad_edu.tour`) in a few seconds and writes its pictures into
+FOLDER (default ./tinygrad_edu_out).
 """
 from __future__ import annotations
 
 import argparse
-import math
 import pathlib
 import sys
-import time
-import warnings
 
-import numpy as np
-
-DEFAULT_OUT = "tinygrad_edu_out"
-
-# the 16 boolean functions of two inputs, by their outputs on (0,0), (0,1), (1,0), (1,1)
-_BOOLEAN = {
-    (0, 0, 0, 0): "always 0", (0, 0, 0, 1): "x1 AND x2", (0, 0, 1, 0): "x1 AND NOT x2",
-    (0, 0, 1, 1): "x1", (0, 1, 0, 0): "x2 AND NOT x1", (0, 1, 0, 1): "x2",
-    (0, 1, 1, 0): "x1 XOR x2", (0, 1, 1, 1): "x1 OR x2", (1, 0, 0, 0): "NOR",
-    (1, 0, 0, 1): "XNOR", (1, 0, 1, 0): "NOT x2", (1, 0, 1, 1): "x1 OR NOT x2",
-    (1, 1, 0, 0): "NOT x1", (1, 1, 0, 1): "x2 OR NOT x1", (1, 1, 1, 0): "NAND",
-    (1, 1, 1, 1): "always 1",
-}
-
-
-def _say(text=""):
-    """print, falling back to ASCII replacements on a console that cannot show σ or →."""
-    try:
-        print(text, flush=True)
-    except UnicodeEncodeError:
-        enc = getattr(sys.stdout, "encoding", None) or "ascii"
-        print(text.encode(enc, errors="replace").decode(enc), flush=True)
-
-
-def _pct(x):
-    return f"{100 * x:.0f}%"
-
-
-def _vec(a, digits=3):
-    return "[" + ", ".join(f"{v:.{digits}g}" for v in np.asarray(a).ravel()) + "]"
-
-
-class _Pictures:
-    """Writes the pictures, and remembers what it could not draw and why."""
-
-    def __init__(self, out):
-        self.out, self.written, self.dot_files, self.no_matplotlib = out, [], [], None
-
-    def graph(self, digraph, name):
-        from . import viz
-        try:
-            path = viz.render(digraph, self.out / f"{name}.svg")
-        except viz.GraphvizNotFoundError:
-            path = viz.save_source(digraph, self.out / f"{name}.dot")
-            self.dot_files.append(path.name)
-        self.written.append(path.name)
-        return path.name
-
-    def plot(self, make, name):
-        if self.no_matplotlib:
-            return None
-        try:
-            fig = make()
-        except ImportError as err:
-            self.no_matplotlib = str(err)
-            return None
-        path = self.out / name
-        fig.savefig(path, dpi=110)
-        self.written.append(path.name)
-        return path.name
-
-    def listed(self, *names):
-        names = [n for n in names if n]
-        return f"   → {', '.join(names)}" if names else None
+from .tour import DEFAULT_OUT, run
 
 
 def main(argv=None):
@@ -94,159 +24,7 @@ def main(argv=None):
     parser.add_argument("--out", default=DEFAULT_OUT, metavar="FOLDER",
                         help=f"folder for the pictures (default: ./{DEFAULT_OUT})")
     args = parser.parse_args(argv)
-    with warnings.catch_warnings():  # the caller's warning filters are left as they were
-        return _tour(pathlib.Path(args.out))
-
-
-def _tour(out):
-    start = time.perf_counter()
-
-    import tinygrad_edu as tg
-
-    from . import data, models, nn, viz
-    from . import functional as F
-
-    out.mkdir(parents=True, exist_ok=True)
-    pics = _Pictures(out)
-    warnings.simplefilter("ignore", category=models.ConvergenceWarning)
-
-    _say("tinygrad_edu: from one logistic unit to a network that learns its own features")
-    _say(f"(pictures go to {out}{'/' if not str(out).endswith('/') else ''})")
-    _say()
-
-    # 1 ------------------------------------------------------------------------------
-    s = [1 / (1 + math.exp(-v)) for v in (-2, 0, 2)]
-    _say("1. A logistic unit is a classifier: y = σ(w·x + b) = P(y=1 | x).")
-    _say(f"   σ(−2), σ(0), σ(2) = {s[0]:.3f}, {s[1]:.1f}, {s[2]:.3f}: on the line w·x + b = 0, "
-         "y = 0.5.")
-    line = pics.listed(pics.plot(viz.plot_activations, "activations.png"))
-    if line:
-        _say(line)
-
-    # 2 ------------------------------------------------------------------------------
-    Xb, yb = data.blobs(200, random_state=0)
-    X, y = data.xor()
-    blobs_lr = models.LogisticRegression().fit(Xb, yb)
-    xor_lr = models.LogisticRegression().fit(X, y)
-    p = xor_lr.predict_proba(X)[:, 1]
-    _say("2. It only separates what a line can separate (LogisticRegression):")
-    _say(f"   two blobs: accuracy {_pct(blobs_lr.score(Xb, yb))}")
-    _say(f"   XOR:       accuracy {_pct(xor_lr.score(X, y))}, P(y=1) = {_vec(p, 2)}: "
-         "no line separates XOR")
-
-    # 3 ------------------------------------------------------------------------------
-    _say("3. Training minimises the cross-entropy (the negative log-likelihood):")
-    _say(f"   L = −mean[t·log y + (1−t)·log(1−y)]; on XOR a line's best is {xor_lr.loss_:.3f} = "
-         "ln 2, \"half and half\".")
-
-    # 4 ------------------------------------------------------------------------------
-    w = tg.Tensor(np.zeros(2), requires_grad=True)
-    b = tg.Tensor(0.0, requires_grad=True)
-    opt = tg.optim.SGD([w, b], lr=0.5)
-    target = yb.astype(np.float64)
-    losses = []
-    for _ in range(50):
-        opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(tg.Tensor(Xb) @ w + b, target)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    acc = np.mean(((Xb @ w.data + b.data) > 0) == yb)
-    _say("4. No closed form, so gradient descent: w ← w − 0.5·dL/dw, 50 epochs on the blobs:")
-    _say(f"   loss {losses[0]:.3f} → {losses[-1]:.3f}, accuracy {_pct(acc)}")
-
-    # 5 ------------------------------------------------------------------------------
-    X3 = data.add_bias_column(data.add_product_feature(X))   # [x0 = 1, x1, x2, x1·x2]
-    w_hand = np.array([-0.5, 1.0, 1.0, -2.0])
-    z = X3 @ w_hand
-    p = 1 / (1 + np.exp(-z))
-    _say("5. A hand-made feature fixes XOR: x3 = x1·x2 and weights [w0, w1, w2, w3] = "
-         "[−0.5, 1, 1, −2]:")
-    _say("     x1  x2  x3    w·x  P(y=1)  predicted  target")
-    for (x0, x1, x2, x3), zi, pi, ti in zip(X3, z, p, y):
-        _say(f"     {x1:2.0f}  {x2:2.0f}  {x3:2.0f}  {zi:5.1f}    {pi:.2f}  {int(pi > 0.5):9d}"
-             f"  {ti:6d}")
-    _say("   But nobody can guess every useful feature (x1·x2? sin x? x²?) for hundreds of "
-         "inputs.")
-
-    # 6 ------------------------------------------------------------------------------
-    tries = []
-    for seed in range(20):
-        mlp = models.MLPClassifier(hidden_layer_sizes=(3,), activation="logistic",
-                                   solver="adam", learning_rate_init=0.1, alpha=0.0,
-                                   max_iter=1000, random_state=seed).fit(X, y)
-        tries.append(mlp.score(X, y))
-        if tries[-1] == 1.0:
-            break
-    _say("6. A network learns the features: MLPClassifier 2-3-1, sigmoid units, trained by Adam:")
-    stuck = "" if len(tries) == 1 else (
-        f" (random start {len(tries)}; {len(tries) - 1} earlier start"
-        f"{'s' if len(tries) > 2 else ''} got stuck at {', '.join(_pct(t) for t in tries[:-1])}"
-        ": a local minimum)")
-    _say(f"   accuracy {_pct(tries[-1])} after {mlp.n_iter_} epochs, loss {mlp.loss_:.4f}{stuck}")
-    first, act = mlp.module_[0], mlp.module_[1]
-    with tg.no_grad():
-        hidden = act(first(tg.Tensor(X))).data
-    n_hidden = hidden.shape[1]
-    _say("   Each hidden unit is a logistic unit of its own, a learned feature:")
-    _say("     x1  x2  " + "  ".join(f"  z{j + 1}" for j in range(n_hidden)) + "     y")
-    for xi, zi, yi in zip(X, hidden, mlp.predict_proba(X)[:, 1]):
-        _say(f"     {xi[0]:2.0f}  {xi[1]:2.0f}  " + "  ".join(f"{v:4.2f}" for v in zi)
-             + f"  {yi:4.2f}")
-    names = []
-    for j in range(n_hidden):
-        col = hidden[:, j]
-        bits = tuple(int(v > 0.5) for v in col)
-        clean = np.all(np.abs(col - np.array(bits)) < 0.25)
-        names.append(f"z{j + 1} ≈ {_BOOLEAN[bits]}" if clean else f"z{j + 1} is soft")
-    _say("   " + ", ".join(names) + "; y combines them.")
-    network = viz.draw_network(mlp, highlight=(1, 0), show_bias=True,
-                               title="The trained XOR network")
-    line = pics.listed(
-        pics.graph(network, "network"),
-        pics.plot(lambda: viz.plot_decision_boundary(mlp, X, y), "boundary.png"),
-        pics.plot(lambda: viz.plot_history(mlp, title="Training loss of the XOR network"),
-                  "loss.png"))
-    _say(line)
-
-    # 7 ------------------------------------------------------------------------------
-    x = tg.Tensor([1.0, 2.0])
-    w = tg.Tensor([0.8, -0.3], requires_grad=True)
-    b = tg.Tensor(0.1, requires_grad=True)
-    t = 1.0
-    z = x @ w + b
-    yhat = z.sigmoid()
-    loss = -(t * yhat.log() + (1 - t) * (1 - yhat).log())
-    loss.backward()
-    _say("7. Backpropagation is the chain rule, walked backwards through the recorded graph.")
-    _say(f"   One logistic unit, x = [1, 2], w = [0.8, −0.3], b = 0.1, t = 1: y = "
-         f"{yhat.item():.3f}, loss = {loss.item():.3f}")
-    _say(f"   dL/dw = (y − t)·x = {_vec(w.grad.data)},  dL/db = y − t = {b.grad.item():.3g}")
-    graph = viz.draw_graph(loss, names={"x": x, "w": w, "b": b, "z": z, "y": yhat, "L": loss},
-                           show_grad="all")
-    _say(pics.listed(pics.graph(graph, "graph"))
-         + "   (every value and gradient; tg.viz.explain(loss) writes each step out)")
-
-    # 8 ------------------------------------------------------------------------------
-    big = nn.Sequential(nn.Linear(1024, 500, bias=False, random_state=0), nn.Sigmoid(),
-                        nn.Linear(500, 10, bias=False, random_state=0))
-    n_weights = big.num_parameters()
-    _say(f"8. Capacity costs data: 32×32 inputs, 500 hidden, 10 outputs = 1024·500 + 500·10 = "
-         f"{n_weights:,} weights;")
-    _say(f"   at about ten samples per weight that asks for {10 * n_weights / 1e6:.0f} million "
-         "samples.")
-
-    # -------------------------------------------------------------------------------
-    _say()
-    _say(f"Wrote {len(pics.written)} files to {out}: {', '.join(pics.written)} "
-         f"({time.perf_counter() - start:.1f} s)")
-    if pics.dot_files:
-        _say(f"Graphviz's `dot` program was not found, so {' and '.join(pics.dot_files)} hold "
-             "the graphs as text.")
-        _say("Install it (apt-get install graphviz, brew install graphviz, conda install graphviz")
-        _say("or https://graphviz.org/download/), then: dot -Tsvg graph.dot -o graph.svg")
-    if pics.no_matplotlib:
-        _say("matplotlib is not installed, so the plots were skipped: pip install matplotlib")
+    run(args.out)
     return 0
 
 

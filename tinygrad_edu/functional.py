@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .autograd import ShapeError
+from .errors import ShapeError
 from .tensor import Tensor
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import functional as F
 from . import nn, optim
-from .autograd import no_grad
+from .modes import no_grad
 from .data import train_test_split
 from .tensor import Tensor
 from .train import EarlyStopping, LossPlateau

@@ -1,16 +1,19 @@
-"""Primitive ops. Each is a `Function`: forward on numpy arrays, backward in Tensor ops.
+"""The op table. Each op is a `Function`: forward on numpy arrays, backward in Tensor ops.
 
 The one-line docstring of each op is its derivative: ``g`` is the upstream gradient
-(dL/dy) and ``dx`` the gradient it sends to the input x. Broadcasting is undone by
-the engine, so a backward may return a gradient of the output's (broadcast) shape.
+(dL/dy) and ``dx`` the gradient it sends to the input x, and ``backward`` is that
+formula written in Tensor operations (so that a gradient can be differentiated again).
+Broadcasting is undone by the engine, so a backward may return a gradient of the
+output's (broadcast) shape. Where a faster first-order kernel exists, the op names it
+(``backward_array``); it lives in kernels.py, with what it buys.
 """
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
-from .autograd import Function, ShapeError
+from . import kernels
+from .errors import ShapeError
+from .function import Function
 
 
 def _axes(axis, ndim):
@@ -30,41 +33,11 @@ def _kept_shape(shape, axes):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
-# A backward with ``array_backward`` runs on numpy arrays (first order) or on Tensors
-# (create_graph). Arithmetic reads the same on both; these few functions do too.
-_NUMPY = (np.ndarray, np.generic)  # (arithmetic on 0-d arrays gives numpy scalars)
-
-
-def _exp(x):
-    return np.exp(x) if isinstance(x, _NUMPY) else x.exp()
-
-
-def _softmax(x, axis):
-    return _softmax_array(x, axis) if isinstance(x, _NUMPY) else x.softmax(axis=axis)
-
-
-def _into(ufunc, d, f):
-    """ufunc(d, f) for a ``d`` the caller has just made: on a numpy array (first order)
-    written into d itself when f neither broadcasts nor promotes it (one array less to
-    allocate and fill); otherwise, and on Tensors, the ordinary out-of-place op."""
-    if (d.__class__ is np.ndarray and isinstance(f, _NUMPY) and f.dtype == d.dtype
-            and (f.ndim == 0 or f.shape == d.shape)):
-        return ufunc(d, f, out=d)
-    return ufunc(d, f) if isinstance(d, _NUMPY) else _TENSOR_OPS[ufunc](d, f)
-
-
-_TENSOR_OPS = {np.multiply: operator.mul, np.subtract: operator.sub}
-
-
-def _expand(g, shape):
-    return np.broadcast_to(g, shape) if isinstance(g, _NUMPY) else g.expand(shape)
-
-
 def _expand_back(g, ctx):
-    """Broadcast a reduction's gradient back to the input's shape (a view, no copy)."""
+    """A reduction's gradient (a Tensor) broadcast back to the input's shape."""
     if not ctx.keepdims and ctx.axes != tuple(range(len(ctx.axes))):
         g = g.reshape(ctx.kept_shape)  # (reduced leading axes come back by broadcasting)
-    return _expand(g, ctx.in_shape)
+    return g.expand(ctx.in_shape)
 
 
 class _Reduction(Function):
@@ -286,78 +259,38 @@ class Abs(Function):
         return g * ctx.sign
 
 
-# exp(-x) stays finite (below max/e) for x above 1 - log(largest float): the textbook
-# formula is then exact
-_EXP_SAFE = {t: 1.0 - np.log(float(np.finfo(t).max)) for t in (np.float16, np.float32, np.float64)}
-
-
-def _sigmoid_array(x):
-    if x.size and x.min() > _EXP_SAFE.get(x.dtype.type, np.inf):
-        e = np.asarray(np.negative(x))    # (numpy gives a scalar for 0-d x)
-        np.exp(e, out=e)
-        e += 1.0
-        return np.divide(1.0, e, out=e)   # 1 / (1 + exp(-x)): 4 passes, like numpy by hand
-    return _sigmoid_from(x, _exp_neg_abs(x))
-
-
-def _exp_neg_abs(x):
-    """e = exp(-|x|) <= 1, a new array: never overflows."""
-    e = np.asarray(np.abs(x))
-    return np.exp(np.negative(e, out=e), out=e)
-
-
-def _sigmoid_from(x, e):
-    """sigmoid(x) from e = exp(-|x|): 1/(1+e) where x >= 0, e/(1+e) where x < 0."""
-    out = np.maximum(e, x >= 0)           # numerator: 1 where x >= 0, e where x < 0
-    out /= np.add(e, 1, dtype=e.dtype)    # (dtype: numpy 1 promotes 0-d float32 + 1.0)
-    return out
-
-
-def _softplus_parts(x):
-    """softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(e) with e = exp(-|x|), and e:
-    sigmoid(x), the derivative, then costs no second exp (see _sigmoid_from)."""
-    e = _exp_neg_abs(x)
-    out = np.log1p(e)
-    out += np.maximum(x, 0, dtype=e.dtype)  # (within 2 eps of the exact value, like logaddexp)
-    return out, e
-
-
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = g * y * (1 - y)   (computed via exp(-|x|): no overflow)"""
     array_backward = True
+    backward_array = staticmethod(kernels.sigmoid_backward)  # in place: 2 arrays fewer
 
     @staticmethod
     def forward(ctx, x):
-        out = _sigmoid_array(x)
-        ctx.save_for_backward(out)
-        return out
+        y = kernels.sigmoid(x)
+        ctx.save_for_backward(y)
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        out, = ctx.saved_tensors
-        return _into(np.multiply, _into(np.multiply, 1.0 - out, out), g)
-
-
-def _sigmoid_of_saved(ctx, x):
-    """sigmoid(x) in a backward: from the exp(-|x|) that forward kept (first order), else
-    as an op (create_graph: the gradient must stay connected to x)."""
-    return _sigmoid_from(x, ctx.e) if isinstance(x, _NUMPY) else x.sigmoid()
+        y, = ctx.saved_tensors
+        return g * y * (1.0 - y)
 
 
 class Softplus(Function):
     """y = log(1 + exp(x));  dx = g * sigmoid(x)   (via exp(-|x|): exact at |x| = 1000)"""
     array_backward = True
+    backward_array = staticmethod(kernels.softplus_backward)  # sigmoid from the kept exp
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        out, ctx.e = _softplus_parts(x)
-        return out
+        y, ctx.e = kernels.softplus_parts(x)
+        return y
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        return _into(np.multiply, _sigmoid_of_saved(ctx, x), g)
+        return g * x.sigmoid()
 
 
 class Tanh(Function):
@@ -427,6 +360,7 @@ class Cast(Function):
 class Sum(_Reduction):
     """y = sum(x, axis);  dx = g broadcast back over the summed axes"""
     array_backward = True
+    backward_array = staticmethod(kernels.sum_backward)  # np.broadcast_to: a view
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -440,6 +374,7 @@ class Sum(_Reduction):
 class Mean(_Reduction):
     """y = mean(x, axis);  dx = g / n broadcast back (n = number of averaged elements)"""
     array_backward = True
+    backward_array = staticmethod(kernels.mean_backward)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -449,12 +384,13 @@ class Mean(_Reduction):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g * (1.0 / ctx.n if ctx.n else 0.0), ctx)  # n = 0: empty
+        return _expand_back(g * (1.0 / ctx.n if ctx.n else 0.0), ctx)  # n = 0: empty input
 
 
 class Max(_Reduction):
     """y = max(x, axis);  dx = g at the arg-max, split evenly among ties"""
     array_backward = True
+    backward_array = staticmethod(kernels.max_backward)
     reduce = staticmethod(np.max)
 
     @classmethod
@@ -475,26 +411,15 @@ class Min(Max):
     reduce = staticmethod(np.min)
 
 
-def _shifted_logsumexp(x, axes):
-    """log(sum(exp(x))) over axes with keepdims, and on the way e = exp(x - m) and its sum
-    s (m the max, 0 where it is not finite): no overflow; e / s is the softmax."""
-    m = np.asarray(x.max(axis=axes, keepdims=True))
-    if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0.0)
-    e = np.exp(x - m)
-    s = e.sum(axis=axes, keepdims=True)
-    with np.errstate(divide="ignore"):  # log(0) = -inf when every entry is -inf
-        return np.log(s) + m, e, s
-
-
 class LogSumExp(_Reduction):
     """y = log(sum(exp(x), axis));  dx = g * exp(x - y)   (max-shifted: no overflow)"""
     array_backward = True
+    backward_array = staticmethod(kernels.logsumexp_backward)
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction._setup(ctx, x, axis, keepdims)
-        out = _shifted_logsumexp(x, axes)[0]
+        out = kernels.shifted_logsumexp(x, axes)[0]
         out = out if keepdims else out.reshape(np.delete(x.shape, axes))
         ctx.save_for_backward(x, out)
         return out
@@ -502,13 +427,7 @@ class LogSumExp(_Reduction):
     @staticmethod
     def backward(ctx, g):
         x, out = ctx.saved_tensors
-        return _expand_back(g, ctx) * _exp(x - _expand_back(out, ctx))
-
-
-def _softmax_array(x, axis):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))  # max-shifted: no overflow
-    e /= e.sum(axis=axis, keepdims=True)
-    return e
+        return _expand_back(g, ctx) * (x - _expand_back(out, ctx)).exp()
 
 
 class Softmax(Function):
@@ -518,7 +437,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         ctx.axis = axis
-        out = _softmax_array(x, axis)
+        out = kernels.softmax(x, axis)
         ctx.save_for_backward(out)
         return out
 
@@ -531,18 +450,19 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """y = x - logsumexp(x, axis);  dx = g - exp(y) * sum(g, axis)"""
     array_backward = True
+    backward_array = staticmethod(kernels.log_softmax_backward)
 
     @staticmethod
     def forward(ctx, x, axis=-1):
         ctx.axis = axis
-        out = x - _shifted_logsumexp(x, _axes(axis, x.ndim))[0]
+        out = x - kernels.shifted_logsumexp(x, _axes(axis, x.ndim))[0]
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         out, = ctx.saved_tensors
-        return g - _exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+        return g - out.exp() * g.sum(axis=ctx.axis, keepdims=True)
 
 
 def _reduce_loss(ctx, loss, reduction):
@@ -550,18 +470,7 @@ def _reduce_loss(ctx, loss, reduction):
     ctx.reduction, ctx.n, ctx.shape = reduction, loss.size, loss.shape
     if reduction == "none":
         return loss
-    if reduction == "sum":
-        return loss.sum()
-    if loss.size and loss.dtype != np.float16:  # (float16 means accumulate in float32)
-        total = np.add.reduce(loss, axis=None)    # = loss.mean(), minus its wrapper:
-        return total.dtype.type(total / loss.size)  # (numpy 1 would promote float32)
-    return loss.mean()
-
-
-def _loss_grad(ctx, g):
-    """The upstream gradient of a fused loss per element: g / n for the mean, else g
-    (a scalar unless the reduction is 'none')."""
-    return g * (1.0 / ctx.n if ctx.n else 0.0) if ctx.reduction == "mean" else g
+    return loss.sum() if reduction == "sum" else kernels.mean_of(loss)
 
 
 class BinaryCrossEntropyWithLogits(Function):
@@ -574,23 +483,20 @@ class BinaryCrossEntropyWithLogits(Function):
     sigmoid(x) without another exp.
     """
     array_backward = True
+    backward_array = staticmethod(kernels.bce_with_logits_backward)  # no second exp
 
     @staticmethod
     def forward(ctx, x, t, reduction="none"):
         ctx.save_for_backward(x, t)
-        loss, ctx.e = _softplus_parts(x)
-        return _reduce_loss(ctx, _into(np.subtract, loss, x * t), reduction)
+        loss, ctx.e = kernels.softplus_parts(x)
+        return _reduce_loss(ctx, kernels.into(np.subtract, loss, x * t), reduction)
 
     @staticmethod
     def backward(ctx, g):
         x, t = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad
-        g = _loss_grad(ctx, g)
-        dx = None
-        if need_x:  # (of the loss's shape, like dt below)
-            dx = _into(np.multiply, _into(np.subtract, _sigmoid_of_saved(ctx, x), t), g)
-        dt = -_expand(g, ctx.shape) * x if need_t else None
-        return dx, dt
+        g = kernels.per_element_grad(ctx, g).expand(ctx.shape)
+        return (g * (x.sigmoid() - t) if need_x else None), (-g * x if need_t else None)
 
 
 class CrossEntropy(Function):
@@ -605,12 +511,13 @@ class CrossEntropy(Function):
     are checked by the caller (cross_entropy).
     """
     array_backward = True
+    backward_array = staticmethod(kernels.cross_entropy_backward)  # from the kept softmax
 
     @staticmethod
     def forward(ctx, x, labels, reduction="none"):
         ctx.picked = (np.arange(len(labels)), labels)  # the entries x_i[k_i]
         ctx.save_for_backward(x)
-        lse, e, s = _shifted_logsumexp(x, (1,))  # max-shifted: exact for logits of +-1000
+        lse, e, s = kernels.shifted_logsumexp(x, (1,))  # max-shifted: exact for logits of +-1000
         loss = lse[:, 0] - x[ctx.picked]
         with np.errstate(invalid="ignore"):  # a row without a finite max: its loss is NaN
             e /= s
@@ -620,15 +527,11 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        g = _loss_grad(ctx, g)
+        g = kernels.per_element_grad(ctx, g)
         g = g.reshape(-1, 1) if ctx.reduction == "none" else g
-        if isinstance(x, _NUMPY):  # first order: from the softmax forward computed
-            d = ctx.softmax * g     # (a new array: the softmax stays for another backward)
-            d[ctx.picked] -= g[:, 0] if ctx.reduction == "none" else g
-            return d, None
         onehot = np.zeros(x.shape, dtype=x.dtype)
         onehot[ctx.picked] = 1.0
-        return (_softmax(x, 1) - onehot) * g, None
+        return g * (x.softmax(axis=1) - onehot), None
 
 
 # ---------------------------------------------------------------------------- movement
@@ -751,23 +654,10 @@ class Stack(Function):
 
 
 # ------------------------------------------------------------------------------ matmul
-def _blas_ready(x):
-    """numpy multiplies broadcast (zero-stride) arrays, such as the gradient of a sum,
-    with a slow loop instead of BLAS (20x slower for a matrix-vector product): copy them."""
-    return np.ascontiguousarray(x) if 0 in x.strides and x.size > 1 else x
-
-
-def _mT(x):
-    return x.swapaxes(-1, -2) if isinstance(x, _NUMPY) else x.mT
-
-
-def _matmul(a, b):
-    return _blas_ready(a) @ _blas_ready(b) if isinstance(a, _NUMPY) else a @ b
-
-
 class MatMul(Function):
     """y = a @ b (numpy's rules);  da = g @ b^T,  db = a^T @ g   (batch axes summed)"""
     array_backward = True
+    backward_array = staticmethod(kernels.matmul_backward)  # BLAS for broadcast operands
 
     @staticmethod
     def forward(ctx, a, b):
@@ -776,7 +666,7 @@ class MatMul(Function):
                              f"got shapes {np.shape(a)} and {np.shape(b)}")
         ctx.save_for_backward(a, b)
         try:
-            return _matmul(a, b)
+            return kernels.matmul(a, b)
         except ValueError:
             raise ShapeError(f"MatMul: cannot multiply shapes {a.shape} and {b.shape}: "
                              f"the last axis of the first ({a.shape[-1]}) must equal the "
@@ -787,16 +677,7 @@ class MatMul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        # Give 1-D operands a unit axis so that every case is a (batched) matrix
-        # product; the engine then sums the broadcast batch axes away.
-        a2 = a.reshape(1, -1) if a.ndim == 1 else a
-        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = g.reshape(*g.shape[:-1], 1, g.shape[-1]) if b.ndim > 1 else g.reshape(1)
-        if b.ndim == 1:
-            g = g.reshape(*g.shape, 1)
-        da = _matmul(g, _mT(b2)) if need_a else None
-        db = _matmul(_mT(a2), g) if need_b else None
-        if db is not None and b.ndim == 1:
-            db = db.reshape(db.shape[:-1])
-        return da, db
+        a2, b2, g = kernels.as_matrices(a, b, g)  # 1-D operands get a unit axis
+        da = g @ b2.mT if need_a else None
+        db = a2.mT @ g if need_b else None
+        return da, (db.reshape(db.shape[:-1]) if db is not None and b.ndim == 1 else db)

@@ -1,13 +1,15 @@
 """Optimizers: gradient descent and friends, and scipy's L-BFGS and conjugate gradient.
 
-Every update happens in place on ``p.data`` without recording a graph, and bumps the
-parameter's version so that a stale graph cannot silently use the new values.
+Every update goes through the public in-place API under ``no_grad`` (``p.sub_``,
+``p.copy_``), which bumps the parameter's version, so that a stale graph cannot silently
+use the new values.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .autograd import GradientError, no_grad
+from .errors import GradientError
+from .modes import no_grad
 
 
 class Optimizer:
@@ -60,8 +62,7 @@ class SGD(Optimizer):
                 v = g.copy() if v is None else np.add(self.momentum * v, g, out=v)
                 self.state[i]["v"] = v
                 g = g + self.momentum * v if self.nesterov else v
-            p.data -= self.lr * g
-            p._version += 1
+            p.sub_(self.lr * g)  # in place; bumps the version: a stale graph refuses to run
 
 
 class Adam(Optimizer):
@@ -85,8 +86,7 @@ class Adam(Optimizer):
             s["v"] = b2 * s["v"] + (1 - b2) * (g * g)
             m_hat = s["m"] / (1 - b1 ** s["t"])
             v_hat = s["v"] / (1 - b2 ** s["t"])
-            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
-            p._version += 1
+            p.sub_(self.lr * m_hat / (np.sqrt(v_hat) + self.eps))
 
 
 class ScipyOptimizer(Optimizer):
@@ -109,11 +109,11 @@ class ScipyOptimizer(Optimizer):
         self.options = dict(options or {})
         self.result = None
 
+    @no_grad()
     def _set(self, x):
         offset = 0
         for p in self.params:
-            p.data = x[offset:offset + p.size].reshape(p.shape).astype(p.dtype)
-            p._version += 1
+            p.copy_(x[offset:offset + p.size].reshape(p.shape))
             offset += p.size
 
     def step(self, closure):

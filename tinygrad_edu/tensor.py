@@ -1,16 +1,17 @@
-"""Tensor: a numpy array that remembers how it was computed."""
+"""Tensor: a numpy array that remembers how it was computed.
+
+Its operators call the ops of ops.py (each a `Function`, function.py); ``backward()``
+calls the engine (engine.py). Those modules build Tensors in turn: the one import
+cycle of the package, closed at the bottom of this file.
+"""
 from __future__ import annotations
 
 import numbers
 
 import numpy as np
 
-from . import autograd, ops
-from .autograd import Function, GradientError, _Mode, backward as _backward
-
-
-class DTypeError(TypeError):
-    """A dtype that an operation cannot use (e.g. requires_grad on integers)."""
+from .errors import DTypeError, GradientError
+from .modes import mutations, state
 
 
 def _operand(x):
@@ -45,7 +46,7 @@ class Tensor:
 
     # Every tensor has these three; the rest live in a __dict__ made only when one is set
     # (most interior tensors never need it), with the class attributes as defaults.
-    __slots__ = ("data", "requires_grad", "_ctx", "__dict__", "__weakref__")
+    __slots__ = ("__dict__", "__weakref__", "_ctx", "data", "requires_grad")
     grad = None
     _vc = None        # [in-place updates, stamp of the last], shared with detached views
     _hooks = ()
@@ -80,8 +81,7 @@ class Tensor:
     def _version(self, value):
         if self._vc is None:
             self._vc = [0, 0]
-        _Mode.mutations += 1
-        self._vc[0], self._vc[1] = value, _Mode.mutations  # the count, and when
+        self._vc[0], self._vc[1] = value, mutations.bump()  # the count, and when
 
     @classmethod
     def _make(cls, arr):
@@ -102,6 +102,10 @@ class Tensor:
                   doc="The last two axes swapped (a batch of transposed matrices).")
     is_leaf = property(lambda self: self._ctx is None)
     grad_fn = property(lambda self: self._ctx, doc="The node that made this tensor.")
+    retains_grad = property(lambda self: self._retain,
+                            doc="True when retain_grad() asked backward to keep this gradient.")
+    hooks = property(lambda self: tuple(self._hooks),
+                     doc="The gradient hooks registered with register_hook, in order.")
 
     def item(self):
         return self.data.item()
@@ -148,7 +152,7 @@ class Tensor:
         With ``create_graph=True`` the gradients are themselves differentiable.
         Calling backward again accumulates: the leaf gradients add up exactly.
         """
-        _backward(self, gradient, create_graph)
+        engine.backward(self, gradient, create_graph)
 
     def detach(self):
         """The same data, cut from the graph (shares memory and the version counter)."""
@@ -186,11 +190,11 @@ class Tensor:
 
     # ------------------------------------------------------------- in-place updates
     def _inplace(self, fn, other):
-        if _Mode.grad_enabled and isinstance(other, Tensor) and other.requires_grad:
+        if state.grad_enabled and isinstance(other, Tensor) and other.requires_grad:
             raise GradientError(
                 f"in-place update with a value that requires grad (shape {other.shape}) would "
                 "drop its graph: write acc = acc + x (or use tg.stack) instead")
-        if _Mode.grad_enabled and self.requires_grad:
+        if state.grad_enabled and self.requires_grad:
             raise GradientError(
                 f"in-place update of a tensor that requires grad (shape {self.shape}): "
                 "its graph would be wrong. For a parameter update write it under "
@@ -222,10 +226,10 @@ class Tensor:
         return self.mul_(0.0)
 
     def __setitem__(self, idx, value):
-        if _Mode.grad_enabled and self.requires_grad:
+        if state.grad_enabled and self.requires_grad:
             raise GradientError("item assignment into a tensor that requires grad would "
                                 "break its graph; use tg.where or build a new tensor")
-        if _Mode.grad_enabled and isinstance(value, Tensor) and value.requires_grad:
+        if state.grad_enabled and isinstance(value, Tensor) and value.requires_grad:
             raise GradientError("item assignment of a value that requires grad would drop "
                                 "its graph: build the tensor with tg.stack or tg.where")
         self.data[_index(idx)] = _data(value)
@@ -389,7 +393,23 @@ def ones(*shape, requires_grad=False, dtype=np.float64):
     return Tensor(np.ones(_shape_args(shape)), requires_grad=requires_grad, dtype=dtype)
 
 
-autograd.Tensor = Tensor  # the engine builds Tensors; it is imported before this class exists
+__all__ = [
+    "DTypeError",
+    "Function",
+    "Tensor",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "ones",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
+]
 
-__all__ = ["Tensor", "DTypeError", "tensor", "where", "maximum", "minimum", "concatenate",
-           "stack", "zeros", "ones", "Function"]
+# The one import cycle of the package, paid once and in the open. ops.py subclasses
+# Function (function.py), whose nodes build Tensors; Tensor's operators call the ops and
+# backward() calls the engine, which builds Tensors too. All three import this module,
+# so they are imported here, after Tensor exists.
+from . import engine, ops
+from .function import Function

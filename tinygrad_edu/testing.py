@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .autograd import gradients
+from .engine import gradients
 from .tensor import Tensor
 
 

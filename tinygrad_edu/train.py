@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .autograd import no_grad
+from .modes import no_grad
 from .data import batches
 from .optim import ScipyOptimizer
 from .tensor import Tensor

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import ShapeError
+from ..errors import ShapeError
 from .init import INITS
 from .module import Module, Parameter
 

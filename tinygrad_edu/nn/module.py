@@ -5,7 +5,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..autograd import ShapeError
+from ..errors import ShapeError
+from ..modes import no_grad
 from ..tensor import Tensor
 
 
@@ -93,10 +94,10 @@ class Module:
                     + ([f"wrong shape: {'; '.join(wrong)}"] if wrong else []))
         if problems:
             raise ShapeError(f"load_state_dict into {type(self).__name__}: " + " | ".join(problems))
-        for n, p in params.items():
-            if n in state:
-                p.data = np.array(state[n], dtype=p.dtype)
-                p._version += 1
+        with no_grad():
+            for n, p in params.items():
+                if n in state:
+                    p.copy_(np.asarray(state[n]))  # (in place: bumps the version)
         return self
 
     # ----------------------------------------------------------------- display

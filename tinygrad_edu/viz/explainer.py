@@ -12,9 +12,10 @@ import re
 import numpy as np
 
 from ..tensor import Tensor
-from ._common import (formula_of, backprop, fmt_array, fmt_constant, fmt_num, fmt_shape,
-                      is_parameter, reduction_text, resolve_names, substitute, tensor_name,
-                      walk, with_reduction)
+from .fmt import fmt_array, fmt_constant, fmt_num, fmt_shape
+from .formula import formula_of, reduction_text, substitute, with_reduction
+from .graphwalk import backprop, is_parameter, walk
+from .names import resolve_names, tensor_name
 
 
 class GraphTooLargeError(ValueError):
@@ -93,7 +94,7 @@ def explain(loss, names=None, *, print=False, file=None, max_nodes=50):
               (f"(d{L}/dx = d{L}/dy * dy/dx: the gradient at an op's output times the op's "
                "local derivative;"),
               " a tensor used more than once adds up the gradients of all its paths"]
-    if any(t._ctx is not None and t.size != 1 for t in tensors):
+    if any(t.grad_fn is not None and t.size != 1 for t in tensors):
         lines[-1] += ";"
         lines.append(f" for an array output y, the rule under y's op turns g = d{L}/dy into "
                      f"d{L}/dx, written '·')")
@@ -108,8 +109,8 @@ def explain(loss, names=None, *, print=False, file=None, max_nodes=50):
         if not isinstance(t, Tensor) or id(t) not in grads:
             continue
         lines += _gradient_lines(t, paths.get(id(t), []), grads[id(t)], names, L)
-        if t._ctx is not None:
-            sent = sorted(by_node.get(id(t._ctx), []), key=lambda c: c.index)
+        if t.grad_fn is not None:
+            sent = sorted(by_node.get(id(t.grad_fn), []), key=lambda c: c.index)
             lines += _op_lines(t, sent, names, grads, L)
         lines.append("")
     params = [t for t in tensors if is_parameter(t) and id(t) in grads]
@@ -166,7 +167,7 @@ def _operand_text(p, names):
 # ------------------------------------------------------------------ forward pass
 def _expression(t, names):
     """'w * x', '1 / (1 + exp(-z))' or 'Reshape(t1, (2, 3))' for the op that made t."""
-    node = t._ctx
+    node = t.grad_fn
     formula = formula_of(node)
     op = type(node).__name__
     mapping, rest, ok = {}, [], bool(formula.forward)
@@ -222,12 +223,12 @@ def _forward_lines(order, names):
         if not isinstance(t, Tensor):
             continue
         shape = "" if t.ndim == 0 else f"shape {fmt_shape(t.shape)}"
-        if t._ctx is None:
+        if t.grad_fn is None:
             kind = "parameter" if t.requires_grad else "constant"
             rows.append((names[id(t)], "", _arr(t.data), ", ".join(s for s in (kind, shape) if s)))
         else:
             expr, extra, _ = _expression(t, names)
-            op = type(t._ctx).__name__ + (f" {' '.join(extra)}" if extra else "")
+            op = type(t.grad_fn).__name__ + (f" {' '.join(extra)}" if extra else "")
             rows.append((names[id(t)], expr, _arr(t.data), ", ".join(s for s in (op, shape) if s)))
     w_name = max(len(r[0]) for r in rows)
     w_expr = max(len(r[1]) for r in rows)
@@ -288,7 +289,7 @@ def _join_short(lines):
 
 def _op_lines(t, contributions, names, grads, L):
     """The op that made t: its rule and, for each input, the local derivative."""
-    node = t._ctx
+    node = t.grad_fn
     formula = formula_of(node)
     o = names[id(t)]
     expr, extra, mapping = _expression(t, names)

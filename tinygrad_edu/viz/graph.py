@@ -16,9 +16,10 @@ import numpy as np
 from graphviz.quoting import quote
 
 from ..tensor import Tensor
-from ._common import (backprop, bfs_rank, fmt_constant, fmt_rows, fmt_shape,
-                      fmt_summary, fmt_values, formula_of, is_parameter, reduction_text,
-                      resolve_names, tensor_name, walk)
+from .fmt import fmt_constant, fmt_rows, fmt_shape, fmt_summary, fmt_values
+from .formula import formula_of, reduction_text
+from .graphwalk import backprop, bfs_rank, is_parameter, walk
+from .names import resolve_names, tensor_name
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -133,8 +134,8 @@ def draw_graph(tensor, *, names=None, show_data=True, show_grad=True, max_nodes=
                 clusters.setdefault(prefix, []).append(line)
             else:
                 g.body.append(line)
-            if v._ctx is not None and id(v._ctx) in kept:
-                g.body.append(_edge(_fid(v._ctx), _tid(v)))
+            if v.grad_fn is not None and id(v.grad_fn) in kept:
+                g.body.append(_edge(_fid(v.grad_fn), _tid(v)))
         else:
             _draw_op(g, v, kept)
     for i, (prefix, lines) in enumerate(clusters.items()):
@@ -163,7 +164,7 @@ def _grad_text(t, show_grad, computed):
         return computed.get(id(t))
     if t.grad is not None:
         return np.asarray(t.grad.data)
-    return "unkept" if t._ctx is not None and not t._retain else "not computed"
+    return "unkept" if t.grad_fn is not None and not t.retains_grad else "not computed"
 
 
 # DOT is written directly (the attributes quoted once): thousands of nodes stay fast.
@@ -301,7 +302,7 @@ def _value_rows(a):
 def _tensor_tooltip(t, name):
     head = f"{name}: " if name else ""
     kind = ("parameter (leaf, requires grad)" if is_parameter(t) else
-            f"output of {type(t._ctx).__name__}" if t._ctx is not None else
+            f"output of {type(t.grad_fn).__name__}" if t.grad_fn is not None else
             "constant (no grad)")
     return f"{head}{kind}, shape {tuple(t.shape)}, {t.dtype}"
 

@@ -5,7 +5,8 @@ the hidden layers z, the output layer y on the right, one edge per weight. An ed
 width grows with |w| and its colour tells the sign: blue for a positive (excitatory)
 weight, red for a negative (inhibitory) one. ``highlight=(layer, unit)`` picks out one
 logistic unit and its incoming weights, to show that each hidden unit is itself a
-small logistic regression on the layer before.
+small logistic regression on the layer before. Hidden layers that a model lists in
+``pretrained_layers_`` (pretrained as RBMs, as in a deep belief network) are marked.
 
 The units are pinned in place (the graph uses Graphviz's ``neato`` layout, named in the
 DOT text), so the picture keeps the order of the weight matrices' rows and columns;
@@ -27,6 +28,7 @@ NEGATIVE = "#dc2626"   # inhibitory weights (red)
 ZERO = "#94a3b8"       # a weight that is exactly 0
 _FADED_ALPHA = "38"    # alpha of the edges that a highlight pushes into the background
 _DIM = "#64748b"
+PRETRAINED = "#0d9488"  # border and header note of a layer pretrained as an RBM (teal)
 
 # fill, border, text of a unit in each kind of layer
 _UNIT_STYLE = {
@@ -36,6 +38,7 @@ _UNIT_STYLE = {
     "bias": ("#ffffff", "#94a3b8", "#475569"),
     "faded": ("#ffffff", "#cbd5e1", "#94a3b8"),
     "highlight": ("#fef3c7", "#d97706", "#451a03"),
+    "pretrained": ("#ede9fe", PRETRAINED, "#2e1065"),
 }
 
 _ACTIVATION_NAMES = {
@@ -227,7 +230,11 @@ def draw_network(model, *, show_bias=False, highlight=None, max_units=10, input_
                   order; an activation module after a Linear names that layer: σ, tanh,
                   relu, softmax), or a list of weight matrices (numpy arrays or Tensors,
                   shape (n_in, n_out): column j holds unit j's incoming weights), each
-                  optionally a (weight, bias) pair.
+                  optionally a (weight, bias) pair. A model whose attribute
+                  ``pretrained_layers_`` lists hidden layers (0 is the first hidden
+                  layer), as a deep belief network sets for the layers whose weights
+                  came from pretrained RBMs, has those layers marked: a double border
+                  round their units and "pretrained (RBM)" under their header.
     show_bias     draw the bias units x0 = 1, z0 = 1 at the top of each column, with one
                   edge per bias: the bias of a unit is the weight of its constant input.
     highlight     (layer, unit): emphasise one logistic unit and its incoming weights
@@ -251,34 +258,102 @@ def draw_network(model, *, show_bias=False, highlight=None, max_units=10, input_
     ``tg.viz.save_source(g, "network.dot")``. The positions are fixed in the text
     (``layout=neato``), so any Graphviz program draws the same picture.
     """
-    layers, default_outputs = network_layers(model, activations)
-    if max_units is not None and (isinstance(max_units, bool)
-                                  or not isinstance(max_units, numbers.Integral)
-                                  or max_units < 1):
-        raise ValueError(f"draw_network: max_units must be an integer >= 1 or None, got "
-                         f"{max_units!r}")
-    sizes = [layers[0].weight.shape[0]] + [layer.weight.shape[1] for layer in layers]
-    n_layers = len(sizes)
-    shown = [min(n, max_units) if max_units is not None else n for n in sizes]
-    input_names = _check_names("input_names", input_names, sizes[0])
-    output_names = _check_names("output_names", output_names, sizes[-1]) \
-        if output_names is not None else default_outputs
-    hl = _check_highlight(highlight, sizes, shown, max_units)
-    letters = _layer_letters(n_layers)
+    view = _View(model, activations, show_bias, highlight, max_units, input_names,
+                 output_names)
+    pos, y_top, y_bottom = _layout(view)
+    g = _new_diagram(title)
+    _draw_weights(g, view, pos, show_weights)
+    _draw_units(g, view, pos, y_top)
+    _draw_names(g, view, pos)
+    if legend or view.hl is not None:
+        _draw_legend(g, view, legend, y_bottom)
+    return g
 
-    def unit_id(l, j):
-        return f"L{l}_{j}"
 
-    def has_bias(l):  # layer l (of units) feeds layer l + 1 through layers[l]
-        return show_bias and l < n_layers - 1 and layers[l].bias is not None
+class _View:
+    """What the diagram shows of a network, read and checked before anything is drawn.
 
-    # every weight drawn, for the width scale
-    drawn = [layer.weight[:shown[l], :shown[l + 1]] for l, layer in enumerate(layers)]
-    drawn += [layers[l].bias[:shown[l + 1]] for l in range(n_layers - 1) if has_bias(l)]
+    ``layers`` are the layers of weights; layer of units ``l`` (0 the inputs) has
+    ``sizes[l]`` units of which the first ``shown[l]`` are drawn, named by
+    ``letters[l]``. ``hl`` is the highlighted (layer, unit) or None, ``pretrained``
+    the layers of units marked as pretrained, ``wmax`` the largest |weight| drawn (the
+    width scale).
+    """
+
+    def __init__(self, model, activations, show_bias, highlight, max_units, input_names,
+                 output_names):
+        layers, default_outputs = network_layers(model, activations)
+        if max_units is not None and (isinstance(max_units, bool)
+                                      or not isinstance(max_units, numbers.Integral)
+                                      or max_units < 1):
+            raise ValueError(f"draw_network: max_units must be an integer >= 1 or None, got "
+                             f"{max_units!r}")
+        sizes = [layers[0].weight.shape[0]] + [layer.weight.shape[1] for layer in layers]
+        self.layers, self.sizes = layers, sizes
+        self.show_bias, self.max_units = show_bias, max_units
+        self.n_layers = len(sizes)
+        self.shown = [min(n, max_units) if max_units is not None else n for n in sizes]
+        self.input_names = _check_names("input_names", input_names, sizes[0])
+        self.output_names = _check_names("output_names", output_names, sizes[-1]) \
+            if output_names is not None else default_outputs
+        self.hl = _check_highlight(highlight, sizes, self.shown, max_units)
+        self.letters = _layer_letters(self.n_layers)
+        self.pretrained = _pretrained_layers(model, self.n_layers)
+        self.wmax = _weight_scale(self)
+
+    def has_bias(self, l):
+        """Whether a bias unit is drawn atop layer ``l`` (it feeds layer l + 1)."""
+        return self.show_bias and l < self.n_layers - 1 and self.layers[l].bias is not None
+
+    def kind(self, l):
+        """'input', 'hidden' or 'output': the kind of layer of units ``l``."""
+        return "input" if l == 0 else "output" if l == self.n_layers - 1 else "hidden"
+
+
+def _pretrained_layers(model, n_layers):
+    """The layers of units that ``model.pretrained_layers_`` marks (hidden layer k is
+    layer of units k + 1); checks that each index names a hidden layer."""
+    marked = set()
+    for k in getattr(model, "pretrained_layers_", ()):
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) \
+                or not 0 <= k < n_layers - 2:
+            raise ValueError(f"draw_network: pretrained_layers_ must hold hidden-layer indices "
+                             f"0..{n_layers - 3}, got {k!r}")
+        marked.add(int(k) + 1)
+    return marked
+
+
+def _weight_scale(view):
+    """The largest |weight| (or bias) drawn: the widest edge."""
+    shown = view.shown
+    drawn = [layer.weight[:shown[l], :shown[l + 1]] for l, layer in enumerate(view.layers)]
+    drawn += [view.layers[l].bias[:shown[l + 1]] for l in range(view.n_layers - 1)
+              if view.has_bias(l)]
     wmax = max((float(np.max(np.abs(w))) for w in drawn if w.size), default=0.0)
     if not np.isfinite(wmax):
         raise ValueError("draw_network: the weights contain NaN or infinity")
+    return wmax
 
+
+def _layout(view):
+    """Where each unit sits: {(layer, kind, j): (x, y)} for the bias unit on top (kind
+    'bias'), the units ('unit', j) and the "more" marker below them ('more'); and the
+    top and the bottom of the tallest column."""
+    pos, column_top, column_bottom = {}, [], []
+    for l in range(view.n_layers):
+        rows = ([("bias", None)] if view.has_bias(l) else []) + \
+            [("unit", j) for j in range(view.shown[l])] + \
+            ([("more", None)] if view.shown[l] < view.sizes[l] else [])
+        top = (len(rows) - 1) / 2 * _DY
+        for r, (kind, j) in enumerate(rows):
+            pos[(l, kind, j)] = (l * _DX, top - r * _DY)
+        column_top.append(top)
+        column_bottom.append(top - (len(rows) - 1) * _DY)
+    return pos, max(column_top), min(column_bottom)
+
+
+def _new_diagram(title):
+    """An empty diagram with the pinned (neato) layout and the fonts."""
     g = NetworkDiagram(name="network")
     g.attr("graph", layout="neato", splines="false", outputorder="edgesfirst", overlap="true",
            bgcolor="white", pad="0.25", fontname=FONT, fontsize="13")
@@ -286,67 +361,59 @@ def draw_network(model, *, show_bias=False, highlight=None, max_units=10, input_
     g.attr("edge", fontname=FONT, fontsize="9", arrowhead="none")
     if title:
         g.attr("graph", label=title, labelloc="t", labeljust="c")
+    return g
 
-    # ---- vertical positions: bias unit on top, then units, then the "more" marker
-    pos, column_top, column_bottom = {}, [], []
-    for l in range(n_layers):
-        rows = ([("bias", None)] if has_bias(l) else []) + \
-            [("unit", j) for j in range(shown[l])] + \
-            ([("more", None)] if shown[l] < sizes[l] else [])
-        top = (len(rows) - 1) / 2 * _DY
-        for r, (kind, j) in enumerate(rows):
-            pos[(l, kind, j)] = (l * _DX, top - r * _DY)
-        column_top.append(top)
-        column_bottom.append(top - (len(rows) - 1) * _DY)
-    y_top, y_bottom = max(column_top), min(column_bottom)
 
-    faded_units = set()
-    if hl is not None:
-        hl_layer, hl_unit = hl
-        faded_units = {(l, j) for l in range(n_layers) for j in range(shown[l])
-                       if not (l == hl_layer and j == hl_unit) and l != hl_layer - 1}
-
-    # ---- edges first (drawn under the units); a highlighted unit's edges last (on top)
+def _draw_weights(g, view, pos, show_weights):
+    """One edge per weight drawn (under the units), with its value where asked; a
+    highlighted unit's incoming edges and their values last, on top of the rest."""
+    hl, letters, sizes, shown = view.hl, view.letters, view.sizes, view.shown
     front, labels = [], []
-    for l, layer in enumerate(layers):
-        sources = ([("b", None)] if has_bias(l) else []) + [("u", i) for i in range(shown[l])]
+    for l, layer in enumerate(view.layers):
+        sources = ([("b", None)] if view.has_bias(l) else []) + \
+            [("u", i) for i in range(shown[l])]
         for j in range(shown[l + 1]):
+            dst_text = _plain(letters[l + 1], j + 1, sizes[l + 1])
+            lit = hl is not None and (l + 1, j) == hl
+            faded = hl is not None and not lit
             for kind, i in sources:
                 w = float(layer.bias[j]) if kind == "b" else float(layer.weight[i, j])
-                src = f"L{l}_b" if kind == "b" else unit_id(l, i)
-                src_text = f"{letters[l]}0 = 1" if kind == "b" else _plain(letters[l], i + 1,
-                                                                             sizes[l])
-                dst_text = _plain(letters[l + 1], j + 1, sizes[l + 1])
+                src = f"L{l}_b" if kind == "b" else _unit_id(l, i)
                 what = (f"bias of {dst_text}" if kind == "b" else
-                        f"{src_text} → {dst_text}: W[{i}, {j}] of layer {l + 1}")
-                lit = hl is not None and (l + 1, j) == hl
-                line = _weight_edge(src, unit_id(l + 1, j), w, wmax, f"{what}, w = {w:.4g}",
-                                    faded=hl is not None and not lit)
+                        f"{_plain(letters[l], i + 1, sizes[l])} → {dst_text}: "
+                        f"W[{i}, {j}] of layer {l + 1}")
+                line = _weight_edge(src, _unit_id(l + 1, j), w, view.wmax,
+                                    f"{what}, w = {w:.4g}", faded=faded)
                 (front if lit else g.body).append(line)
                 if lit or show_weights:
                     tail = pos[(l, "bias", None)] if kind == "b" else pos[(l, "unit", i)]
-                    head = pos[(l + 1, "unit", j)]
                     # one target's labels share a distance from the tails, and the
                     # distance grows down the column, so labels of crossing edges part
                     at = 0.2 + 0.45 * j / max(shown[l + 1] - 1, 1) if show_weights else 0.27
-                    label = _weight_label(f"W{l}_{'b' if kind == 'b' else i}_{j}", w,
-                                          tail, head, what, at,
-                                          faded=hl is not None and not lit)
+                    label = _weight_label(f"W{l}_{'b' if kind == 'b' else i}_{j}", w, tail,
+                                          pos[(l + 1, "unit", j)], what, at, faded=faded)
                     (labels if lit or hl is None else g.body).append(label)
     g.body.extend(front)
     g.body.extend(labels)
 
-    # ---- units
-    for l in range(n_layers):
-        kind = "input" if l == 0 else "output" if l == n_layers - 1 else "hidden"
+
+def _draw_units(g, view, pos, y_top):
+    """Each column: its units, its bias unit, the "... n more" marker and its header."""
+    hl, letters, sizes, shown = view.hl, view.letters, view.sizes, view.shown
+    faded_units = set()
+    if hl is not None:  # all but the highlighted unit and the layer that feeds it
+        faded_units = {(l, j) for l in range(view.n_layers) for j in range(shown[l])
+                       if (l, j) != hl and l != hl[0] - 1}
+    for l in range(view.n_layers):
         for j in range(shown[l]):
-            style = ("highlight" if hl == (l, j) else "faded" if (l, j) in faded_units
-                     else kind)
+            style = "highlight" if hl == (l, j) else "faded" if (l, j) in faded_units \
+                else view.kind(l)
             label = "<" + _html_name(letters[l], j + 1, sizes[l]) + ">"
-            tip = _unit_tooltip(layers, l, j, letters, sizes)
-            g.body.append(_pinned(unit_id(l, j), label, pos[(l, "unit", j)], tip,
-                                  _unit_attrs(style, hl == (l, j))))
-        if has_bias(l):
+            tip = _unit_tooltip(view, l, j)
+            g.body.append(_pinned(_unit_id(l, j), label, pos[(l, "unit", j)], tip,
+                                  _unit_attrs(style, hl == (l, j),
+                                              pretrained=l in view.pretrained)))
+        if view.has_bias(l):
             fade = hl is not None and l != hl[0] - 1
             label = ("<1>" if "(" in letters[l] else
                      f'<<font point-size="11">{_html_name(letters[l], 0, 2)}=1</font>>')
@@ -358,16 +425,18 @@ def draw_network(model, *, show_bias=False, highlight=None, max_units=10, input_
             n_more = sizes[l] - shown[l]
             g.body.append(_pinned(
                 f"L{l}_more", _html_text(f"… {n_more:,} more"), pos[(l, "more", None)],
-                f"{n_more:,} more units not drawn (max_units={max_units})",
+                f"{n_more:,} more units not drawn (max_units={view.max_units})",
                 _attrs(shape="plaintext", fontcolor=_DIM, fontsize="11")))
-        g.body.append(_pinned(f"H{l}", _header(layers, l, letters, sizes), (l * _DX, y_top + 0.75),
-                              "", _attrs(shape="plaintext")))
+        g.body.append(_pinned(f"H{l}", _header(view, l), (l * _DX, y_top + 0.75), "",
+                              _attrs(shape="plaintext")))
 
-    # ---- names beside the input and output units
-    for l, names, side in ((0, input_names, -1), (n_layers - 1, output_names, 1)):
+
+def _draw_names(g, view, pos):
+    """The names of the inputs and of the outputs, beside their units."""
+    for l, names, side in ((0, view.input_names, -1), (view.n_layers - 1, view.output_names, 1)):
         if not names:
             continue
-        for j in range(shown[l]):
+        for j in range(view.shown[l]):
             text = str(names[j])
             width = 0.085 * len(text) + 0.1
             x, y = pos[(l, "unit", j)]
@@ -376,20 +445,21 @@ def draw_network(model, *, show_bias=False, highlight=None, max_units=10, input_
                                   _attrs(shape="plaintext", fontsize="11", fontcolor="#334155",
                                          width=f"{width:.2f}", fixedsize="true")))
 
-    # ---- legend (and the highlighted unit's formula)
-    if legend or hl is not None:
-        rows = []
-        if hl is not None:
-            rows.append(_formula_row(layers, hl, letters, sizes))
-        if legend:
-            rows += _legend_rows(wmax, show_bias and any(has_bias(l) for l in range(n_layers)),
-                                 hl is not None)
-        label = ('<<table border="0" cellborder="0" cellspacing="1" cellpadding="1">'
-                 + "".join(rows) + "</table>>")
-        g.body.append(_pinned("legend", label, ((n_layers - 1) * _DX / 2,
-                                                y_bottom - 0.5 - 0.11 * len(rows)),
-                              "legend", _attrs(shape="plaintext")))
-    return g
+
+def _draw_legend(g, view, legend, y_bottom):
+    """Below the diagram: the highlighted unit's formula, then (with ``legend``) what
+    the colours, widths, bias units and pretrained layers mean."""
+    rows = []
+    if view.hl is not None:
+        rows.append(_formula_row(view))
+    if legend:
+        bias = view.show_bias and any(view.has_bias(l) for l in range(view.n_layers))
+        rows += _legend_rows(view.wmax, bias, bool(view.pretrained))
+    label = ('<<table border="0" cellborder="0" cellspacing="1" cellpadding="1">'
+             + "".join(rows) + "</table>>")
+    g.body.append(_pinned("legend", label, ((view.n_layers - 1) * _DX / 2,
+                                            y_bottom - 0.5 - 0.11 * len(rows)),
+                          "legend", _attrs(shape="plaintext")))
 
 
 # ------------------------------------------------------------------------ helpers
@@ -454,17 +524,24 @@ def _html_text(text):
     return "<" + html.escape(text) + ">"
 
 
+def _unit_id(l, j):
+    return f"L{l}_{j}"
+
+
 def _pinned(node_id, label, xy, tooltip, attrs):
     x, y = xy
     return (f"\t{node_id} [label={label} pos={quote(f'{x:.3f},{y:.3f}!')} "
             f"tooltip={quote(tooltip)} {attrs}]\n")
 
 
-def _unit_attrs(kind, emphasised, node_style="filled"):
-    fill, border, text = _UNIT_STYLE[kind]
+def _unit_attrs(kind, emphasised, node_style="filled", pretrained=False):
+    """A unit's circle; a pretrained unit has a double border (teal unless highlighted
+    or faded)."""
+    fill, border, text = _UNIT_STYLE["pretrained" if pretrained and kind == "hidden" else kind]
     return _attrs(shape="circle", fixedsize="true", width=str(_UNIT), style=node_style,
                   fillcolor=fill, color=border, fontcolor=text,
-                  **({"penwidth": "2.6"} if emphasised else {}))
+                  **({"penwidth": "2.6"} if emphasised else {}),
+                  **({"peripheries": "2"} if pretrained else {}))
 
 
 def _colour(w):
@@ -495,9 +572,10 @@ def _weight_label(node_id, w, tail, head, tooltip, at, faded=False):
                           width="0.1", height="0.1", margin="0.03,0.01"))
 
 
-def _header(layers, l, letters, sizes):
-    n_layers = len(sizes)
-    kind = "input" if l == 0 else "output" if l == n_layers - 1 else "hidden"
+def _header(view, l):
+    """The column's title: its kind and letter, its size and activation, and whether
+    it was pretrained."""
+    layers, letters, sizes = view.layers, view.letters, view.sizes
     letter = letters[l].split("(")[0]
     sup = f"<sup>({letters[l].split('(')[1][:-1]})</sup>" if "(" in letters[l] else ""
     parts = [f"{sizes[l]:,} unit{'s' if sizes[l] != 1 else ''}"]
@@ -505,24 +583,27 @@ def _header(layers, l, letters, sizes):
         act = layers[l - 1].activation
         if act != "":
             parts.append(html.escape(act) if act else "linear")
-    return (f"<<b>{kind} {letter}</b>{sup}<br/>"
-            f'<font point-size="10" color="{_DIM}">{" · ".join(parts)}</font>>')
+    pretrained = (f'<br/><font point-size="10" color="{PRETRAINED}">pretrained (RBM)</font>'
+                  if l in view.pretrained else "")
+    return (f"<<b>{view.kind(l)} {letter}</b>{sup}<br/>"
+            f'<font point-size="10" color="{_DIM}">{" · ".join(parts)}</font>{pretrained}>')
 
 
-def _unit_tooltip(layers, l, j, letters, sizes):
-    name = _plain(letters[l], j + 1, sizes[l])
+def _unit_tooltip(view, l, j):
+    name = _plain(view.letters[l], j + 1, view.sizes[l])
     if l == 0:
         return f"{name}: input {j + 1}"
-    layer = layers[l - 1]
+    layer = view.layers[l - 1]
     act = f" ({layer.activation or 'linear'})" if layer.activation != "" else ""
     bias = f", bias {layer.bias[j]:.4g}" if layer.bias is not None else ""
-    return f"{name}: unit {j} of layer {l}{act}{bias}"
+    pretrained = ", pretrained (RBM)" if l in view.pretrained else ""
+    return f"{name}: unit {j} of layer {l}{act}{bias}{pretrained}"
 
 
-def _formula_row(layers, hl, letters, sizes):
+def _formula_row(view):
     """'z1 = σ(−3.1 + 8.41 x1 − 5.78 x2)': what the highlighted unit computes."""
-    l, j = hl
-    layer = layers[l - 1]
+    (l, j), letters, sizes = view.hl, view.letters, view.sizes
+    layer = view.layers[l - 1]
     n_in = sizes[l - 1]
     terms = []
     if layer.bias is not None:
@@ -552,7 +633,7 @@ def _formula_row(layers, hl, letters, sizes):
             f"<b>{name}</b> = {body}</font></td></tr>")
 
 
-def _legend_rows(wmax, bias, highlighted):
+def _legend_rows(wmax, bias, pretrained):
     def sample(colour):
         return f'<font color="{colour}" point-size="14">━━━</font>'
 
@@ -568,4 +649,8 @@ def _legend_rows(wmax, bias, highlighted):
     if bias:
         rows.append(f'<tr><td colspan="2" align="left">{small}x<sub>0</sub> = 1, z<sub>0</sub> '
                     "= 1: bias inputs; their weights are the biases</font></td></tr>")
+    if pretrained:
+        rows.append(f'<tr><td align="right"><font color="{PRETRAINED}" point-size="14">◎</font>'
+                    '</td><td align="left">double border: pretrained as an RBM, then trained '
+                    "with the rest</td></tr>")
     return rows
