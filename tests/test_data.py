@@ -2,7 +2,8 @@ import inspect
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_edu import data
 
@@ -233,7 +234,7 @@ def test_standardize_statistics_and_reuse():
     np.testing.assert_allclose(mean, X.mean(axis=0))
     np.testing.assert_allclose(std, X.std(axis=0))
     X2 = rng.normal(size=(10, 4))
-    X2s, mean2, std2 = data.standardize(X2, mean, std)
+    X2s, mean2, _std2 = data.standardize(X2, mean, std)
     np.testing.assert_allclose(X2s, (X2 - X.mean(axis=0)) / X.std(axis=0))
     np.testing.assert_array_equal(mean2, mean)
 
@@ -242,7 +243,7 @@ def test_standardize_statistics_and_reuse():
 def test_standardize_constant_column_gives_zeros_not_nan(value):
     # with 7 rows np.mean/np.std of these constants are inexact (std ~ 1e-17, not 0)
     X = np.column_stack([np.arange(7.0), np.full(7, value)])
-    Xs, mean, std = data.standardize(X)
+    Xs, _mean, std = data.standardize(X)
     assert np.isfinite(Xs).all()
     np.testing.assert_array_equal(Xs[:, 1], 0.0)
     assert std[1] == 1.0
@@ -274,7 +275,7 @@ def test_split_sizes_and_disjointness(n, test_size, n_test):
 
 
 def test_split_without_shuffle_keeps_order():
-    X_tr, X_te, y_tr, y_te = data.train_test_split(np.arange(8), np.arange(8), 0.25,
+    _X_tr, _X_te, y_tr, y_te = data.train_test_split(np.arange(8), np.arange(8), 0.25,
                                                    shuffle=False)
     np.testing.assert_array_equal(y_tr, np.arange(6))
     np.testing.assert_array_equal(y_te, [6, 7])

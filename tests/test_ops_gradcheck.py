@@ -14,13 +14,20 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
-from tinygrad_edu.testing import arrays, broadcastable_shapes, distinct, gradcheck, gradgradcheck, shapes
+from tinygrad_edu.testing import (
+    arrays,
+    broadcastable_shapes,
+    distinct,
+    gradcheck,
+    gradgradcheck,
+    shapes,
+)
 
 pytestmark = pytest.mark.usefixtures("both_walks")  # every test through both engines
 
-R = dict(low=-3.0, high=3.0)
-POS = dict(low=0.3, high=3.0)
-NONZERO = dict(low=-3.0, high=3.0, avoid=(0.0,), min_distance=0.3)
+R = {"low": -3.0, "high": 3.0}
+POS = {"low": 0.3, "high": 3.0}
+NONZERO = {"low": -3.0, "high": 3.0, "avoid": (0.0,), "min_distance": 0.3}
 
 
 def draw_arrays(data, shape_list, **domain):
@@ -194,7 +201,7 @@ def cross_entropy_case(data):
 def bce_with_logits_case(data):
     reduction = data.draw(st.sampled_from(["none", "mean", "sum"]))
     op = binary(lambda x, t: ops.BinaryCrossEntropyWithLogits.apply(x, t, reduction=reduction),
-                R, dict(low=0.0, high=1.0))
+                R, {"low": 0.0, "high": 1.0})
     return op(data)
 
 

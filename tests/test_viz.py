@@ -11,7 +11,6 @@ import tinygrad_edu as tg
 from tinygrad_edu import viz
 from tinygrad_edu.viz import GraphTooLargeError, GraphvizNotFoundError
 
-
 # ---- reading the DOT text ----------------------------------------------------------------
 # Node ids: t<id> for tensors, f<id> for ops, c<id>_<i> for constants, more_nodes for the
 # marker of nodes left out.
@@ -98,7 +97,7 @@ def test_identity_not_value_two_equal_tensors_are_two_nodes():
 
 
 def test_edges_follow_the_data_flow():
-    x, w, b, z, y, loss = logistic_unit()
+    _x, _w, _b, z, y, loss = logistic_unit()
     g = viz.draw_graph(loss)
     e = edges(g)
     sig = f"f{id(y.grad_fn)}"
@@ -120,7 +119,7 @@ def test_op_nodes_show_the_local_derivative_and_constants():
 
 
 def test_tensor_labels_show_shape_dtype_and_values():
-    x, w, b, z, y, loss = logistic_unit()
+    _x, w, _b, _z, y, loss = logistic_unit()
     big = tg.Tensor(np.arange(100.0).reshape(10, 10), requires_grad=True)
     g = viz.draw_graph(loss, names={"w": w, "y": y})
     lw = label_of(g, tid(w))
@@ -197,7 +196,7 @@ def test_gradients_not_computed_before_backward_and_numbers_after():
 
 
 def test_show_grad_all_computes_every_gradient_without_touching_grad():
-    x, w, b, z, y, loss = logistic_unit()
+    _x, w, b, z, y, loss = logistic_unit()
     g = viz.draw_graph(loss, show_grad="all")
     assert w.grad is None and b.grad is None
     assert "grad -0.5" in label_of(g, tid(z))                 # dloss/dz = y - 1
@@ -209,7 +208,7 @@ def test_show_grad_all_computes_every_gradient_without_touching_grad():
 
 
 def test_retained_interior_gradient_is_shown():
-    x, w, b, z, y, loss = logistic_unit()
+    _x, _w, _b, z, _y, loss = logistic_unit()
     z.retain_grad()
     assert "grad: not computed" in label_of(viz.draw_graph(loss), tid(z))
     loss.backward()
@@ -239,7 +238,7 @@ def test_max_nodes_marker_says_how_many_were_left_out():
 
 
 def test_a_5000_op_chain_draws():
-    x, y = chain(5000)
+    _x, y = chain(5000)
     g = viz.draw_graph(y)
     assert len(nodes(g, "t")) + len(nodes(g, "f")) == 200
     assert "9,801 more nodes not shown" in g.source

@@ -26,8 +26,8 @@ import numpy as np
 
 from . import functional as F
 from . import nn, optim
-from .modes import no_grad
 from .data import train_test_split
+from .modes import no_grad
 from .tensor import Tensor
 from .train import EarlyStopping, LossPlateau
 from .train import fit as fit_loop

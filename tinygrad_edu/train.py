@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .modes import no_grad
 from .data import batches
+from .modes import no_grad
 from .optim import ScipyOptimizer
 from .tensor import Tensor
 

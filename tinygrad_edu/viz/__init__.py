@@ -13,8 +13,13 @@ At import time this package imports no other part of tinygrad_edu than the core
 from .explainer import Explanation, GraphTooLargeError, explain
 from .graph import ComputationGraph, GraphvizNotFoundError, draw_graph, render, save_source
 from .network import NetworkDiagram, draw_network
-from .plots import (plot_activations, plot_decision_boundary, plot_first_layer, plot_history,
-                    plots_available)
+from .plots import (
+    plot_activations,
+    plot_decision_boundary,
+    plot_first_layer,
+    plot_history,
+    plots_available,
+)
 
 __all__ = ["ComputationGraph", "Explanation", "GraphTooLargeError", "GraphvizNotFoundError",
            "NetworkDiagram", "draw_graph", "draw_network", "explain", "plot_activations",
