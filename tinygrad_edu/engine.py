@@ -19,7 +19,6 @@ What makes it fast, each measured on the benchmarks (benchmarks/README.md):
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 from heapq import heappop, heappush
 
@@ -74,16 +73,16 @@ def _arrived(t, g, arrays, wanted, captured, shared):
     return g
 
 
-@contextlib.contextmanager
-def _gc_paused():
+class _gc_paused:
     """No cyclic garbage collection during the walk: it creates many short-lived objects
     and no cycles, and the collector would only traverse the graph again and again."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
+
+    def __enter__(self):
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc):
+        if self.was_enabled:
             gc.enable()
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import modes
 from .errors import GradientError, ShapeError
-from .modes import mutations, state
+from .modes import departures, mutations, state
 from .tensor import Tensor
 
 _new = object.__new__
@@ -202,11 +202,14 @@ class Function:
             out = ctx._as_array(out)
         result = _new(Tensor)
         result.data = out
-        mode = state
-        if mode.anomaly:
+        if departures.count:  # some thread left the default modes: read this thread's
+            anomaly, recording = state.anomaly, state.grad_enabled
+        else:
+            anomaly, recording = False, True
+        if anomaly:
             ctx._site = modes.creation_site()
             modes.check_finite(out, "forward", ctx)
-        if mode.grad_enabled:
+        if recording:
             if n == 2:
                 needs = _NEEDS2[isinstance(a, Tensor) and a.requires_grad][
                     isinstance(b, Tensor) and b.requires_grad]

@@ -28,6 +28,27 @@ class _ThreadState(threading.local):
 state = _ThreadState()
 
 
+class departures:
+    """How many threads run with a mode off its default (recording off, or anomaly
+    detection on). While none does, ``Function.apply`` takes the defaults without reading
+    the thread's state: two thread-local reads less per op (about 2% of W1). A thread
+    that left the defaults counts itself before its next op, so it always reads its own
+    modes; a thread at the defaults is right either way."""
+    count = 0
+    _lock = threading.Lock()
+
+
+def set_modes(grad_enabled, anomaly):
+    """Set this thread's gradient and anomaly modes; return the previous pair."""
+    prev = state.grad_enabled, state.anomaly
+    state.grad_enabled, state.anomaly = grad_enabled, anomaly
+    was, now = prev[0] and not prev[1], grad_enabled and not anomaly
+    if was != now:
+        with departures._lock:
+            departures.count += 1 if was else -1
+    return prev
+
+
 class _Mutations:
     """In-place updates so far, in every thread (see Tensor._version): a graph node
     remembers the count when it saves values; a backward that finds the count unchanged
@@ -48,20 +69,20 @@ class no_grad(contextlib.ContextDecorator):
     """Context manager and decorator: operations inside record no graph (this thread)."""
 
     def __enter__(self):
-        self.prev, state.grad_enabled = state.grad_enabled, False
+        self.prev = set_modes(False, state.anomaly)
 
     def __exit__(self, *exc):
-        state.grad_enabled = self.prev
+        set_modes(self.prev[0], state.anomaly)
 
 
 class enable_grad(contextlib.ContextDecorator):
     """Context manager and decorator: record the graph again inside no_grad (this thread)."""
 
     def __enter__(self):
-        self.prev, state.grad_enabled = state.grad_enabled, True
+        self.prev = set_modes(True, state.anomaly)
 
     def __exit__(self, *exc):
-        state.grad_enabled = self.prev
+        set_modes(self.prev[0], state.anomaly)
 
 
 def is_grad_enabled():
@@ -77,23 +98,26 @@ class detect_anomaly(contextlib.ContextDecorator):
     """
 
     def __enter__(self):
-        self.prev, state.anomaly = state.anomaly, True
+        self.prev = set_modes(state.grad_enabled, True)
 
     def __exit__(self, *exc):
-        state.anomaly = self.prev
+        set_modes(state.grad_enabled, self.prev[1])
 
 
-@contextlib.contextmanager
-def backward_mode(create_graph):
+class backward_mode:
     """The modes of a backward pass, for both engines: ops inside it record a graph only
     for ``create_graph``, and anomaly checks of those ops are off (the walk checks each
     node's gradients itself). Gives whether it should: the anomaly mode of the caller."""
-    prev = state.grad_enabled, state.anomaly
-    state.grad_enabled, state.anomaly = bool(create_graph), False
-    try:
-        yield prev[1]
-    finally:
-        state.grad_enabled, state.anomaly = prev
+
+    def __init__(self, create_graph):
+        self.create_graph = bool(create_graph)
+
+    def __enter__(self):
+        self.prev = set_modes(self.create_graph, False)
+        return self.prev[1]
+
+    def __exit__(self, *exc):
+        set_modes(*self.prev)
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
