@@ -54,7 +54,7 @@ class Tinygrad:
     def sgd_step(self, params, lr):
         with self.tg.no_grad():
             for p in params:
-                p.data -= lr * p.grad.data
+                p -= lr * p.grad.data  # (in place: a live graph locks p.data)
                 p.grad = None
 
     def cross_entropy(self, logits, labels):

@@ -7,7 +7,7 @@ records it); engine.py and kernels.py hold the speed work, fenced and measured.
 # ruff: noqa: I001  (the order matters: tensor.py first, it closes the core's one cycle)
 from .tensor import (Tensor, concatenate, maximum, minimum, ones, stack, tensor, where,
                      zeros)
-from .errors import AnomalyError, DTypeError, GradientError, ShapeError
+from .errors import AnomalyError, ArgumentError, DTypeError, GradientError, ShapeError
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .function import Function
 from .engine import gradients
@@ -19,7 +19,7 @@ from . import train, models
 
 __version__ = "0.1.0"
 
-__all__ = ["AnomalyError", "DTypeError", "Function", "GradientError", "ShapeError", "Tensor",
+__all__ = ["AnomalyError", "ArgumentError", "DTypeError", "Function", "GradientError", "ShapeError", "Tensor",
            "autograd", "concatenate", "detect_anomaly", "enable_grad", "functional", "grad",
            "gradients", "hessian", "hvp", "is_grad_enabled", "jacobian", "load", "maximum",
            "minimum", "models", "nn", "no_grad", "ones", "optim", "reference", "save",

@@ -29,7 +29,7 @@ from .errors import GradientError
 from .function import _wrap
 from .kernels import unbroadcast
 from .modes import backward_mode
-from .tensor import Tensor
+from .tensor import Tensor, as_numeric, run_hooks
 
 
 def _as_gradient_of(p, pg):
@@ -56,11 +56,7 @@ def _arrived(t, g, arrays, wanted, captured, shared):
     """A tensor's total gradient is known: run its hooks (which may replace it), then
     capture it (``gradients``) or keep it in ``.grad`` (leaves, ``retain_grad``)."""
     if t._hooks:
-        gt = _wrap(g) if arrays else g
-        for hook in t._hooks:
-            new = hook(gt)
-            if new is not None:
-                gt = new if isinstance(new, Tensor) else Tensor(new)
+        gt = run_hooks(t, _wrap(g) if arrays else g)
         g = gt.data if arrays else gt
     if wanted is not None:
         if id(t) in wanted:
@@ -158,7 +154,8 @@ def as_root_gradient(root, gradient):
         one = np.empty(root.shape, dtype=root.dtype)  # (np.ones is a Python-level wrapper)
         one.fill(1)
         return Tensor._make(one)
-    g = gradient if isinstance(gradient, Tensor) else Tensor(np.array(gradient, dtype=root.dtype))
+    g = gradient if isinstance(gradient, Tensor) else Tensor._make(
+        as_numeric(gradient, "backward(gradient)", root.dtype))
     if g.shape != root.shape:
         raise GradientError(f"backward(): gradient of shape {g.shape} does not match "
                             f"the output's shape {root.shape}")

@@ -14,6 +14,11 @@ class DTypeError(TypeError):
     """A dtype that an operation cannot use (e.g. requires_grad on integers)."""
 
 
+class ArgumentError(ValueError):
+    """An argument outside its domain: a negative or NaN learning rate, betas outside
+    [0, 1), the same parameter twice (names the function, the argument and the value)."""
+
+
 class GradientError(RuntimeError):
     """A backward pass that cannot be carried out correctly."""
 

@@ -10,12 +10,16 @@ exactly this class.
 """
 from __future__ import annotations
 
+import contextlib
+import inspect
 import itertools
+import threading
+import weakref
 
 import numpy as np
 
 from . import modes
-from .errors import GradientError, ShapeError
+from .errors import DTypeError, GradientError, ShapeError
 from .modes import departures, mutations, state
 from .tensor import Tensor
 
@@ -57,6 +61,7 @@ class Function:
         "_out",
         "_p0",
         "_p1",
+        "_locks",
         "_saved",
         "_seq",
         "_stamp",
@@ -75,6 +80,16 @@ class Function:
     #: is set and no graph of the gradient is wanted. It must give the same numbers as
     #: ``backward`` (tests/test_kernels.py checks every built-in one).
     backward_array = None
+
+    def __init_subclass__(cls, **kwargs):
+        """``forward`` and ``backward`` written as plain functions (``def backward(ctx, g)``
+        without ``@staticmethod``, as many write them) are taken as static methods: the
+        engine always passes ``ctx`` itself."""
+        super().__init_subclass__(**kwargs)
+        for name in ("forward", "backward"):
+            fn = cls.__dict__.get(name)
+            if inspect.isfunction(fn):
+                setattr(cls, name, staticmethod(fn))
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -198,6 +213,10 @@ class Function:
                 raise
             shapes = ", ".join(str(np.shape(a)) for a in arrays)
             raise ShapeError(f"{cls.__name__}: inputs of shapes {shapes} do not fit: {e}") from None
+        except TypeError as e:  # (numpy's words for a dtype an op cannot use, or a bad argument)
+            dtypes = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in arrays)
+            raise DTypeError(f"{cls.__name__}: cannot compute on inputs of dtypes {dtypes} "
+                             f"({e}); floating tensors are what ops compute on") from e
         if out.__class__ is not np.ndarray:
             out = ctx._as_array(out)
         result = _new(Tensor)
@@ -227,6 +246,14 @@ class Function:
                 ctx._out = None  # the output Tensor, set only while backward runs
                 if ctx._saved is not None:
                     ctx._stamp = mutations.count  # in-place updates after this: check them
+                    # saved arrays of leaves and numpy constants: read-only while this lives
+                    if n == 2:
+                        if (a.__class__ is np.ndarray or b.__class__ is np.ndarray
+                                or (isinstance(a, Tensor) and a._ctx is None)
+                                or (isinstance(b, Tensor) and b._ctx is None)):
+                            _protect(ctx, args)
+                    elif n != 1 or not isinstance(a, Tensor) or a._ctx is None:
+                        _protect(ctx, args)
                 result.requires_grad = True
                 result._ctx = ctx
                 return result
@@ -244,6 +271,87 @@ class Function:
                     self._saved = tuple([out if v is scalar else v for v in saved])
                     break
         return out
+
+
+# ---------------------------------------------------------- saved arrays are read-only
+# A node that saved the array of a leaf (an input, a parameter) or a numpy constant holds
+# a lock on it, one object shared by every node that saved that array: while any of them
+# lives, the array is read-only, so a write through .data, .numpy(), np.asarray(t) or
+# detach() fails at once instead of silently changing the gradient (the Tensor in-place
+# API, used under no_grad by the optimizers, writes on and bumps the version, which a
+# stale backward refuses). When the last node holding the lock is freed, a weakref
+# callback makes the array writeable again. Interior results are reachable only through
+# their Tensors, whose in-place API checks versions.
+class _Lock:
+    __slots__ = ("__weakref__",)
+
+
+_LOCKS = {}  # id(array) -> weakref to the array's live lock
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_of(arr):
+    """The live lock of ``arr``, made (and the array set read-only) if there is none; None
+    for an array that was read-only already (nothing to protect, nothing to undo)."""
+    ref = _LOCKS.get(id(arr))
+    lock = None if ref is None else ref()
+    if lock is not None:
+        return lock
+    with _LOCKS_GUARD:
+        ref = _LOCKS.get(id(arr))
+        lock = None if ref is None else ref()
+        if lock is None:
+            if not arr.flags.writeable:
+                return None
+            lock, key = _Lock(), id(arr)
+
+            def unlock(ref, arr=arr, key=key):
+                if _LOCKS.get(key) is ref:
+                    del _LOCKS[key]
+                    with contextlib.suppress(ValueError):  # (a view of a read-only base)
+                        arr.flags.writeable = True
+
+            _LOCKS[key] = weakref.ref(lock, unlock)
+            arr.flags.writeable = False
+    return lock
+
+
+def is_locked(arr):
+    """True while a live graph holds ``arr`` read-only (it saved it for backward)."""
+    ref = _LOCKS.get(id(arr))
+    return ref is not None and ref() is not None
+
+
+def _protect(ctx, args):
+    """Lock the arrays of leaves and numpy constants among ctx's inputs that it saved.
+
+    (Hot path: a leaf is saved by every product with a weight; written out, no generator.)
+    """
+    saved, locks = ctx._saved, None
+    for x in args:
+        cls = x.__class__
+        if cls is Tensor or (cls is not np.ndarray and isinstance(x, Tensor)):
+            if x._ctx is not None:
+                continue
+            arr = x.data
+        elif cls is np.ndarray:
+            arr = x
+        else:
+            continue
+        for s in saved:
+            if s is arr:
+                break
+        else:
+            continue
+        ref = _LOCKS.get(id(arr))
+        lock = ref() if ref is not None else None
+        if lock is None:
+            lock = _lock_of(arr)
+            if lock is None:
+                continue
+        locks = lock if locks is None else (locks, lock)
+    if locks is not None:
+        ctx._locks = locks
 
 
 _ARRAYS = object()  # _out of a node whose backward runs on numpy arrays right now

@@ -12,6 +12,7 @@ loaded. Saving refuses values that could only be stored as pickles.
 from __future__ import annotations
 
 import os
+import tempfile
 import zipfile
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -54,7 +55,9 @@ def save(state, path):
     ``path`` is a file name (written exactly as given; ``.npz`` is the usual suffix)
     or a binary file object. Tensors are stored as their arrays; values that are not
     arrays, and arrays of Python objects, raise `SerializationError` before anything
-    is written. The archive keeps the order of ``state``.
+    is written. The archive keeps the order of ``state``. A file name is written through a
+    temporary file of its own in the same folder, then put in place in one atomic step:
+    a crash, or another thread saving to the same path, never leaves a broken file.
     """
     if not isinstance(state, Mapping):
         raise SerializationError(f"save: expected a mapping name -> array (a state dict), "
@@ -64,11 +67,12 @@ def save(state, path):
         _write(path, arrays)
         return path
     path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
+    folder, base = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             _write(f, arrays)
-        os.replace(tmp, path)  # a crash never leaves a half-written file under `path`
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -82,46 +86,86 @@ def _write(file, arrays):
                 np.lib.format.write_array(member, arr, allow_pickle=False)
 
 
+_PICKLE = b"\x80"          # the first byte of a pickle (protocol 2 and later)
+_NPY = b"\x93NUMPY"
+
+
 def load(path):
     """Read a state dict written by `save` (or by ``np.savez``): an ordered name -> array dict.
 
     Never unpickles: an entry holding Python objects, or a file that is a pickle,
     raises `UnsafeFileError`; anything else that is not an ``.npz`` of arrays raises
-    `SerializationError`.
+    `SerializationError` (a corrupted entry, or one whose header declares more data than
+    the file holds, is refused before anything is allocated).
     """
-    where = path if hasattr(path, "read") else os.fspath(path)
-    label = getattr(path, "name", where) if hasattr(path, "read") else where
+    label = getattr(path, "name", None) if hasattr(path, "read") else os.fspath(path)
     try:
-        npz = np.load(where, allow_pickle=False)
-    except ValueError as e:  # numpy's words for a pickle file when pickles are off
-        if "pickle" in str(e).lower():
-            raise UnsafeFileError(
-                f"load: {label!r} is not an .npz archive of arrays: numpy would read it as a "
-                "pickle, and unpickling could run arbitrary code, so it is refused") from None
-        raise SerializationError(f"load: {label!r} is not an .npz state dict ({e})") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
         if isinstance(e, FileNotFoundError):
             raise
+        head = _head(path)
+        if head.startswith(_PICKLE):
+            raise UnsafeFileError(
+                f"load: {label!r} is not an .npz archive of arrays: it is a pickle, and "
+                "unpickling could run arbitrary code, so it is refused") from None
+        if head.startswith(_NPY):
+            raise SerializationError(f"load: {label!r} holds a single array (an .npy file), "
+                                     "not an .npz state dict; write state dicts with tg.save") \
+                from None
         raise SerializationError(f"load: cannot read {label!r} as an .npz archive ({e})") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise SerializationError(f"load: {label!r} holds a single array (an .npy file), not "
-                                 "an .npz state dict; write state dicts with tg.save")
     state = OrderedDict()
-    with npz:
-        for name in npz.files:
+    with zf:
+        for info in zf.infolist():
+            name = info.filename.removesuffix(".npy")
             try:
-                value = npz[name]
-            except ValueError as e:
-                if "pickle" in str(e).lower():
-                    raise UnsafeFileError(
-                        f"load: entry {name!r} of {label!r} is an array of Python objects, "
-                        "stored as a pickle; unpickling it could run arbitrary code, so the "
-                        "file is refused") from None
+                state[name] = _read_entry(zf, info, name, label)
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
+                if isinstance(e, SerializationError):
+                    raise
                 raise SerializationError(f"load: entry {name!r} of {label!r} cannot be read "
                                          f"({e})") from None
-            if not isinstance(value, np.ndarray):
-                raise UnsafeFileError(
-                    f"load: entry {name!r} of {label!r} is not a numpy array (raw bytes of "
-                    "unknown format, e.g. a pickle); the file is refused")
-            state[name] = value
     return state
+
+
+def _head(path):
+    """The first bytes of a file name or a seekable file object ('' if unreadable)."""
+    try:
+        if hasattr(path, "read"):
+            path.seek(0)
+            return path.read(8)
+        with open(path, "rb") as f:
+            return f.read(8)
+    except OSError:
+        return b""
+
+
+def _read_entry(zf, info, name, label):
+    """One ``.npy`` member: its header checked against the bytes stored, then the array."""
+    with zf.open(info) as f:
+        magic = f.read(8)
+        if not magic.startswith(_NPY) or len(magic) < 8:
+            raise UnsafeFileError(
+                f"load: entry {name!r} of {label!r} is not a numpy array (raw bytes of "
+                "unknown format, e.g. a pickle); the file is refused")
+        version = (magic[6], magic[7])
+        read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                       (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+        if read_header is None:
+            raise SerializationError(f"load: entry {name!r} of {label!r} has .npy format "
+                                     f"version {version}, which is not supported")
+        shape, fortran, dtype = read_header(f)
+        if dtype.hasobject:
+            raise UnsafeFileError(
+                f"load: entry {name!r} of {label!r} is an array of Python objects, stored "
+                "as a pickle; unpickling it could run arbitrary code, so the file is refused")
+        count = 1
+        for s in shape:
+            count *= int(s)
+        need, have = count * dtype.itemsize, info.file_size - f.tell()
+        if need != have:
+            raise SerializationError(
+                f"load: entry {name!r} of {label!r} declares shape {shape} of {dtype} "
+                f"({need:,} bytes) but holds {have:,} bytes: the file is damaged")
+        data = f.read(need)  # (the zip's CRC is checked as the last byte is read)
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()

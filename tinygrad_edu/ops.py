@@ -20,9 +20,12 @@ def _axes(axis, ndim):
     """Normalise an axis argument (None, int or tuple) to a sorted tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if not isinstance(axis, (tuple, list)) else tuple(axis)
     out = []
     for a in axes:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, (bool, np.bool_)):
+            raise ShapeError(f"axis must be None, an integer or a tuple of integers, "
+                             f"got {axis!r}")
         if not -ndim <= a < max(ndim, 1):
             raise ShapeError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)")
         out.append(int(a) % max(ndim, 1))

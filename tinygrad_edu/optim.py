@@ -6,22 +6,49 @@ use the new values.
 """
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
-from .errors import GradientError
+from .errors import ArgumentError, DTypeError, GradientError
 from .modes import no_grad
+from .tensor import Tensor
 
 
 class Optimizer:
-    """Holds a list of parameters; ``zero_grad()`` clears, ``step()`` updates."""
+    """Holds a list of parameters; ``zero_grad()`` clears, ``step()`` updates.
+
+    ``params`` is an iterable of leaf Tensors (``model.parameters()``), each once. The
+    hyperparameters are checked here, with errors that name the optimizer and the
+    argument: a learning rate must be a finite number >= 0, and so on.
+    """
 
     def __init__(self, params, **defaults):
+        name = type(self).__name__
+        if isinstance(params, (Tensor, np.ndarray)) or not hasattr(params, "__iter__"):
+            raise DTypeError(f"{name}: params must be an iterable of Tensors such as "
+                             f"model.parameters(), got a {type(params).__name__}"
+                             + (f"; for one tensor write {name}([t], ...)"
+                                if isinstance(params, Tensor) else ""))
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ArgumentError(f"{name}: got an empty parameter list")
+        seen = {}
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor):
+                raise DTypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+            if not p.is_leaf:
+                raise ArgumentError(
+                    f"{name}: parameter {i} (shape {p.shape}) was made by an op "
+                    f"({type(p.grad_fn).__name__}), not a leaf: its .grad is never kept, so "
+                    "it would never be updated; optimize the leaf tensors it came from")
+            if id(p) in seen:
+                raise ArgumentError(f"{name}: parameters {seen[id(p)]} and {i} are the same "
+                                    "tensor: it would be stepped twice per step")
+            seen[id(p)] = i
         for k, v in defaults.items():
-            if isinstance(v, (int, float)) and v < 0:
-                raise ValueError(f"{type(self).__name__}: {k} must be >= 0, got {v}")
+            _check_hyper(name, k, v)
         self.state = [{} for _ in self.params]
 
     def zero_grad(self):
@@ -38,6 +65,23 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _check_hyper(name, key, value):
+    """A hyperparameter: a real number, finite and >= 0 (betas: each in [0, 1))."""
+    if key == "betas":
+        if (not isinstance(value, (tuple, list)) or len(value) != 2
+                or not all(_is_real(b) and 0 <= b < 1 for b in value)):
+            raise ArgumentError(f"{name}: betas must be two numbers in [0, 1), got {value!r}")
+        return
+    if not _is_real(value):
+        raise DTypeError(f"{name}: {key} must be a number, got {value!r}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ArgumentError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
+
+
+def _is_real(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
 class SGD(Optimizer):
     """Gradient descent: w <- w - lr * g.
 
@@ -48,7 +92,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and momentum <= 0:
-            raise ValueError("SGD: nesterov needs momentum > 0")
+            raise ArgumentError("SGD: nesterov needs momentum > 0")
         self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
         self.weight_decay = weight_decay
 
@@ -69,7 +113,7 @@ class Adam(Optimizer):
     """Adam: running means of g and g^2, bias-corrected; w <- w - lr m_hat / (sqrt(v_hat) + eps)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, lr=lr, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
 
     @no_grad()
@@ -99,7 +143,7 @@ class ScipyOptimizer(Optimizer):
     """
 
     def __init__(self, params, method="L-BFGS-B", max_iter=100, tol=1e-7, options=None):
-        super().__init__(params)
+        super().__init__(params, max_iter=max_iter, tol=tol)
         try:
             import scipy.optimize  # noqa: F401
         except ImportError:

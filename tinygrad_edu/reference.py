@@ -25,7 +25,7 @@ from . import modes
 from .errors import GradientError
 from .kernels import unbroadcast
 from .modes import backward_mode
-from .tensor import Tensor
+from .tensor import Tensor, run_hooks
 
 
 def toposort(root):
@@ -81,10 +81,7 @@ def backward(root, gradient=None, create_graph=False, inputs=None, on_send=None)
             g = pending.pop(id(t), None)
             if g is None:                   # no path from root reaches t
                 continue
-            for hook in t.hooks:
-                new = hook(g)
-                if new is not None:
-                    g = new if isinstance(new, Tensor) else Tensor(new)
+            g = run_hooks(t, g)             # hooks see (and may replace) the total
             if wanted is not None:
                 if id(t) in wanted:
                     found[id(t)] = g if create_graph else Tensor(g)  # (a copy: nobody's memory)

@@ -10,19 +10,81 @@ import numbers
 
 import numpy as np
 
-from .errors import DTypeError, GradientError
+from .errors import DTypeError, GradientError, ShapeError
 from .modes import mutations, state
 
+_NUMERIC = "biuf"  # the dtype kinds a Tensor holds: booleans, integers, floats
 
-def _operand(x):
-    """A Tensor, a Python scalar (keeps the other operand's dtype) or a numpy array."""
-    if x.__class__ is float or x.__class__ is int or isinstance(x, (Tensor, np.ndarray)):
+
+def _operand(x, op):
+    """A Tensor, a real Python scalar (keeps the other operand's dtype) or a numeric numpy
+    array; anything else (None, strings, complex, objects, ints beyond float) is refused
+    with a DTypeError naming ``op``."""
+    cls = x.__class__
+    if cls is float or cls is Tensor:
         return x
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, numbers.Number):
+    if cls is np.ndarray:
+        if x.dtype.kind in _NUMERIC:
+            return x
+    elif cls is int:
+        if -2**63 <= x < 2**63:
+            return x
+        return _big_int(x, op)
+    elif isinstance(x, Tensor):
         return x
-    return np.asarray(x, dtype=np.float64)
+    elif isinstance(x, np.generic):
+        if x.dtype.kind in _NUMERIC:
+            return x.item()
+    elif isinstance(x, numbers.Real):
+        return _big_int(x, op) if isinstance(x, int) and not -2**63 <= x < 2**63 else x
+    elif not isinstance(x, (str, bytes, numbers.Number)) and x is not None:
+        arr = np.asarray(x)
+        if arr.dtype.kind in _NUMERIC:
+            return arr.astype(np.float64, copy=False)
+        x = arr
+    raise DTypeError(f"{op}: cannot use {_describe(x)} as an operand "
+                     "(only real numbers, numeric arrays and Tensors)")
+
+
+def _big_int(x, op):
+    try:
+        return float(x)
+    except OverflowError:
+        raise DTypeError(f"{op}: the integer {_describe(x)} is too large for a float "
+                         "(beyond 1.8e308)") from None
+
+
+def _describe(x):
+    """A short description of a refused value: None, 'abc', (1+2j), array of dtype <U1."""
+    if isinstance(x, np.ndarray):
+        return f"an array of dtype {x.dtype}" + (f" ({x.flat[0]!r}, ...)" if x.size else "")
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def as_numeric(data, what, dtype=None):
+    """``data`` as a new numpy array of numbers (float64 unless ``dtype``): None, strings,
+    complex numbers and Python objects are refused, with a DTypeError naming ``what``."""
+    if isinstance(data, Tensor):
+        data = data.data
+    try:
+        arr = np.array(data)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise DTypeError(f"{what}: cannot convert {type(data).__name__} to a numeric array "
+                         f"({e})") from None
+    if arr.dtype.kind not in _NUMERIC:
+        kind = {"c": "complex numbers (complex tensors are not supported: take .real or abs "
+                     "first)",
+                "U": "strings", "S": "bytes", "O": "Python objects (None, or ints beyond "
+                                                  "int64)"}.get(arr.dtype.kind, str(arr.dtype))
+        raise DTypeError(f"{what}: got {_describe(data if not isinstance(data, np.ndarray) else arr)}"
+                         f", which holds {kind}; a Tensor holds real numbers")
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind not in _NUMERIC:
+            raise DTypeError(f"{what}: dtype {dtype} is not numeric")
+        return arr.astype(dtype, copy=False)
+    return arr if arr.dtype.kind == "f" else arr.astype(np.float64)
 
 
 def _data(x):
@@ -47,25 +109,13 @@ class Tensor:
     # Every tensor has these three; the rest live in a __dict__ made only when one is set
     # (most interior tensors never need it), with the class attributes as defaults.
     __slots__ = ("__dict__", "__weakref__", "_ctx", "data", "requires_grad")
-    grad = None
+    _grad = None
     _vc = None        # [in-place updates, stamp of the last], shared with detached views
     _hooks = ()
     _retain = False
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        if isinstance(data, Tensor):
-            data = data.data
-        try:
-            if dtype is not None:
-                arr = np.array(data, dtype=dtype)
-            else:
-                arr = np.array(data)
-                if arr.dtype.kind != "f":
-                    arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as e:
-            raise DTypeError(f"Tensor: cannot convert {type(data).__name__} to a numeric "
-                             f"array ({e})") from None
-        self.data = arr
+        self.data = as_numeric(data, "Tensor", dtype)
         self._ctx = None  # the Function node that produced this tensor (None for leaves)
         self.requires_grad = False
         if requires_grad:
@@ -170,8 +220,23 @@ class Tensor:
         self.requires_grad = bool(flag)
         return self
 
+    @property
+    def grad(self):
+        """d(loss)/d(self) after a backward (a Tensor of this tensor's shape), or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                value = Tensor(value, dtype=self.dtype)
+            if value.shape != self.shape:
+                raise ShapeError(f"grad: a gradient of shape {value.shape} for a tensor of "
+                                 f"shape {self.shape}")
+        self._grad = value
+
     def zero_grad(self):
-        self.grad = None
+        self._grad = None
 
     def retain_grad(self):
         """Keep this interior tensor's gradient in ``.grad`` after backward."""
@@ -200,7 +265,8 @@ class Tensor:
                 "its graph would be wrong. For a parameter update write it under "
                 "tg.no_grad() (as optimizers do); to add up losses for a report, add "
                 "loss.item(); otherwise use an out-of-place operation")
-        fn(self.data, _data(other), out=self.data, casting="same_kind")
+        with _writable(self.data):
+            fn(self.data, _data(other), out=self.data, casting="same_kind")
         self._version += 1
         return self
 
@@ -232,32 +298,33 @@ class Tensor:
         if state.grad_enabled and isinstance(value, Tensor) and value.requires_grad:
             raise GradientError("item assignment of a value that requires grad would drop "
                                 "its graph: build the tensor with tg.stack or tg.where")
-        self.data[_index(idx)] = _data(value)
+        with _writable(self.data):
+            self.data[_index(idx)] = _data(value)
         self._version += 1
 
     # -------------------------------------------------------------------- arithmetic
-    def __add__(self, other): return ops.Add.apply(self, _operand(other))
-    def __radd__(self, other): return ops.Add.apply(_operand(other), self)
-    def __sub__(self, other): return ops.Sub.apply(self, _operand(other))
-    def __rsub__(self, other): return ops.Sub.apply(_operand(other), self)
-    def __mul__(self, other): return ops.Mul.apply(self, _operand(other))
-    def __rmul__(self, other): return ops.Mul.apply(_operand(other), self)
-    def __truediv__(self, other): return ops.Div.apply(self, _operand(other))
-    def __rtruediv__(self, other): return ops.Div.apply(_operand(other), self)
-    def __pow__(self, other): return ops.Pow.apply(self, _operand(other))
-    def __rpow__(self, other): return ops.Pow.apply(_operand(other), self)
-    def __matmul__(self, other): return ops.MatMul.apply(self, _operand(other))
-    def __rmatmul__(self, other): return ops.MatMul.apply(_operand(other), self)
+    def __add__(self, other): return ops.Add.apply(self, _operand(other, "Add"))
+    def __radd__(self, other): return ops.Add.apply(_operand(other, "Add"), self)
+    def __sub__(self, other): return ops.Sub.apply(self, _operand(other, "Sub"))
+    def __rsub__(self, other): return ops.Sub.apply(_operand(other, "Sub"), self)
+    def __mul__(self, other): return ops.Mul.apply(self, _operand(other, "Mul"))
+    def __rmul__(self, other): return ops.Mul.apply(_operand(other, "Mul"), self)
+    def __truediv__(self, other): return ops.Div.apply(self, _operand(other, "Div"))
+    def __rtruediv__(self, other): return ops.Div.apply(_operand(other, "Div"), self)
+    def __pow__(self, other): return ops.Pow.apply(self, _operand(other, "Pow"))
+    def __rpow__(self, other): return ops.Pow.apply(_operand(other, "Pow"), self)
+    def __matmul__(self, other): return ops.MatMul.apply(self, _operand(other, "MatMul"))
+    def __rmatmul__(self, other): return ops.MatMul.apply(_operand(other, "MatMul"), self)
     def __neg__(self): return ops.Neg.apply(self)
     def __pos__(self): return self
 
     # comparisons: boolean tensors, no gradient
-    def __eq__(self, other): return Tensor._make(np.asarray(self.data == _data(other)))
-    def __ne__(self, other): return Tensor._make(np.asarray(self.data != _data(other)))
-    def __lt__(self, other): return Tensor._make(np.asarray(self.data < _data(other)))
-    def __le__(self, other): return Tensor._make(np.asarray(self.data <= _data(other)))
-    def __gt__(self, other): return Tensor._make(np.asarray(self.data > _data(other)))
-    def __ge__(self, other): return Tensor._make(np.asarray(self.data >= _data(other)))
+    def __eq__(self, other): return _compare(np.equal, "==", self, other)
+    def __ne__(self, other): return _compare(np.not_equal, "!=", self, other)
+    def __lt__(self, other): return _compare(np.less, "<", self, other)
+    def __le__(self, other): return _compare(np.less_equal, "<=", self, other)
+    def __gt__(self, other): return _compare(np.greater, ">", self, other)
+    def __ge__(self, other): return _compare(np.greater_equal, ">=", self, other)
 
     # ------------------------------------------------------------------- unary ops
     def exp(self): return ops.Exp.apply(self)
@@ -299,33 +366,116 @@ class Tensor:
 
     # -------------------------------------------------------------------- movement
     def reshape(self, *shape):
-        shape = _shape_args(shape)
+        shape = _shape_args(shape, "reshape")
         return self if shape == self.shape else ops.Reshape.apply(self, shape)
 
     def transpose(self, *axes):
-        axes = tuple(a % max(self.ndim, 1) for a in _shape_args(axes))
+        """Axes permuted (all reversed when none are given); numpy's ``transpose``."""
+        axes = tuple(_axis(a, self.ndim, "transpose") for a in _shape_args(axes, "transpose"))
+        if axes and sorted(axes) != list(range(self.ndim)):
+            raise ShapeError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{self.ndim} axes of a tensor of shape {self.shape}")
         axes = axes or tuple(range(self.ndim))[::-1]
         return ops.Transpose.apply(self, axes)
 
     permute = transpose
 
     def flatten(self, start_dim=0, end_dim=-1):
-        s, e = start_dim % max(self.ndim, 1), end_dim % max(self.ndim, 1)
-        return self.reshape(*self.shape[:s], -1, *self.shape[e + 1:]) if self.ndim else self.reshape(1)
+        """Axes start_dim to end_dim (both included) made one (a 0-d tensor gives shape (1,))."""
+        if not self.ndim:
+            return self.reshape(1)
+        s, e = _axis(start_dim, self.ndim, "flatten"), _axis(end_dim, self.ndim, "flatten")
+        if s > e:
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                             f"for a tensor of shape {self.shape}")
+        return self.reshape(*self.shape[:s], -1, *self.shape[e + 1:])
 
     def expand(self, *shape):
-        shape = _shape_args(shape)
+        shape = _shape_args(shape, "expand")
         return self if shape == self.shape else ops.Expand.apply(self, shape)
 
     def __getitem__(self, idx):
         return ops.GetItem.apply(self, _index(idx))
 
 
-def _shape_args(args):
-    """Accept f(2, 3) and f((2, 3)) alike; numpy integers count as ints."""
-    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+class _writable:
+    """Write into ``arr`` through the Tensor API even while a live graph holds it (or the
+    array it is a view of, as after detach()) read-only (function.py): the version bump
+    that follows makes that graph's backward refuse, instead of using the new values."""
+
+    def __init__(self, arr):
+        chain = []  # arr and its bases, up to the array a graph locked
+        while arr is not None and not arr.flags.writeable:
+            chain.append(arr)
+            if function.is_locked(arr):
+                break
+            arr = arr.base if isinstance(arr.base, np.ndarray) else None
+        else:
+            chain = []  # not locked by a graph: the caller's own read-only array
+        self.chain = chain[::-1]  # the base first: a view becomes writeable after it
+
+    def __enter__(self):
+        for a in self.chain:
+            a.flags.writeable = True
+
+    def __exit__(self, *exc):
+        for a in reversed(self.chain):
+            a.flags.writeable = False
+
+
+def _compare(ufunc, symbol, a, b):
+    """A comparison: a boolean Tensor (no gradient), numpy's broadcasting."""
+    other = _data(_operand(b, f"comparison {symbol}"))
+    try:
+        return Tensor._make(np.asarray(ufunc(a.data, other)))
+    except ValueError:
+        raise ShapeError(f"comparison {symbol}: shapes {a.shape} and {np.shape(other)} do not "
+                         "broadcast together") from None
+
+
+def _is_int(a):
+    return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
+
+
+def _shape_args(args, op):
+    """Accept f(2, 3) and f((2, 3)) alike; numpy integers count as ints, nothing else does."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list, np.ndarray)):
         args = tuple(args[0])
+    for a in args:
+        if not _is_int(a):
+            raise ShapeError(f"{op}: sizes and axes must be integers, got {a!r} in {args!r}")
     return tuple(int(a) for a in args)
+
+
+def _axis(a, ndim, op):
+    """One axis, checked like numpy: an integer in [-ndim, ndim), made non-negative."""
+    if not _is_int(a):
+        raise ShapeError(f"{op}: an axis must be an integer, got {a!r}")
+    if not -max(ndim, 1) <= a < max(ndim, 1):
+        raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} "
+                         "dimension(s)")
+    return int(a) % max(ndim, 1)
+
+
+def run_hooks(t, g):
+    """The hooks of ``t`` on its total gradient ``g`` (a Tensor), in order: each may return
+    a replacement of the same shape. Both engines call this."""
+    for hook in t._hooks:
+        new = hook(g)
+        if new is None:
+            continue
+        if not isinstance(new, Tensor):
+            try:
+                new = Tensor(new, dtype=g.dtype)
+            except DTypeError as e:
+                raise DTypeError(f"register_hook: the hook {getattr(hook, '__name__', hook)!r} "
+                                 f"returned {_describe(new)}, not a gradient ({e})") from None
+        if new.shape != g.shape:
+            raise ShapeError(f"register_hook: the hook {getattr(hook, '__name__', hook)!r} "
+                             f"returned a gradient of shape {new.shape} for a tensor of "
+                             f"shape {g.shape}")
+        g = new
+    return g
 
 
 class _HookHandle:
@@ -364,17 +514,18 @@ def _tensors(xs):
 
 def where(cond, a, b):
     """where(cond, a, b): a where cond is true, else b (gradient flows to the branch taken)."""
-    return ops.Where.apply(np.asarray(_data(cond), dtype=bool), _operand(a), _operand(b))
+    return ops.Where.apply(np.asarray(_data(cond), dtype=bool), _operand(a, "where"),
+                           _operand(b, "where"))
 
 
 def maximum(a, b):
     """Elementwise maximum; at ties each side gets half the gradient."""
-    return ops.Maximum.apply(_operand(a), _operand(b))
+    return ops.Maximum.apply(_operand(a, "maximum"), _operand(b, "maximum"))
 
 
 def minimum(a, b):
     """Elementwise minimum; at ties each side gets half the gradient."""
-    return ops.Minimum.apply(_operand(a), _operand(b))
+    return ops.Minimum.apply(_operand(a, "minimum"), _operand(b, "minimum"))
 
 
 def concatenate(tensors, axis=0):
@@ -386,30 +537,26 @@ def stack(tensors, axis=0):
 
 
 def zeros(*shape, requires_grad=False, dtype=np.float64):
-    return Tensor(np.zeros(_shape_args(shape)), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(np.zeros(_factory_shape(shape, "zeros")), requires_grad=requires_grad, dtype=dtype)
 
 
 def ones(*shape, requires_grad=False, dtype=np.float64):
-    return Tensor(np.ones(_shape_args(shape)), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(np.ones(_factory_shape(shape, "ones")), requires_grad=requires_grad, dtype=dtype)
 
 
-__all__ = [
-    "DTypeError",
-    "Function",
-    "Tensor",
-    "concatenate",
-    "maximum",
-    "minimum",
-    "ones",
-    "stack",
-    "tensor",
-    "where",
-    "zeros",
-]
+def _factory_shape(shape, op):
+    shape = _shape_args(shape, op)
+    if any(s < 0 for s in shape):
+        raise ShapeError(f"{op}: sizes must be >= 0, got {shape}")
+    return shape
+
+
+__all__ = ["Tensor", "DTypeError", "tensor", "where", "maximum", "minimum", "concatenate",
+           "stack", "zeros", "ones", "Function"]
 
 # The one import cycle of the package, paid once and in the open. ops.py subclasses
 # Function (function.py), whose nodes build Tensors; Tensor's operators call the ops and
 # backward() calls the engine, which builds Tensors too. All three import this module,
 # so they are imported here, after Tensor exists.
-from . import engine, ops
-from .function import Function
+from . import engine, function, ops
+from .function import Function  # (tg.tensor.Function: an import path of earlier versions)

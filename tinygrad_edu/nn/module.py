@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -83,21 +84,42 @@ class Module:
         return OrderedDict((n, p.data.copy()) for n, p in self.named_parameters())
 
     def load_state_dict(self, state, strict=True):
-        """Copy arrays into the parameters; every mismatch is listed in one error."""
+        """Copy arrays into the parameters, all or nothing.
+
+        Every entry is checked and converted first (names, shapes, numeric dtypes that
+        cast to the parameter's); every problem is listed in one error, and nothing is
+        written unless all of them pass.
+        """
+        where = f"load_state_dict into {type(self).__name__}"
+        if not isinstance(state, Mapping):
+            raise TypeError(f"{where}: expected a mapping name -> array (a state dict, as "
+                            f"tg.load returns), got {type(state).__name__}")
         params = dict(self.named_parameters())
         missing = [n for n in params if n not in state]
-        unexpected = [n for n in state if n not in params]
-        wrong = [f"{n}: expected {params[n].shape}, got {np.shape(state[n])}"
-                 for n in params if n in state and np.shape(state[n]) != params[n].shape]
+        unexpected = [str(n) for n in state if n not in params]
+        wrong, bad_dtype, arrays = [], [], {}
+        for n, p in params.items():
+            if n not in state:
+                continue
+            value = state[n]
+            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if arr.dtype.kind not in "biuf":
+                bad_dtype.append(f"{n}: {arr.dtype} is not numeric")
+            elif not np.can_cast(arr.dtype, p.dtype, casting="same_kind"):
+                bad_dtype.append(f"{n}: {arr.dtype} does not cast to {p.dtype}")
+            elif arr.shape != p.shape:
+                wrong.append(f"{n}: expected {p.shape}, got {arr.shape}")
+            else:
+                arrays[n] = arr
         problems = (([f"missing: {', '.join(missing)}"] if missing and strict else [])
                     + ([f"unexpected: {', '.join(unexpected)}"] if unexpected and strict else [])
-                    + ([f"wrong shape: {'; '.join(wrong)}"] if wrong else []))
+                    + ([f"wrong shape: {'; '.join(wrong)}"] if wrong else [])
+                    + ([f"wrong dtype: {'; '.join(bad_dtype)}"] if bad_dtype else []))
         if problems:
-            raise ShapeError(f"load_state_dict into {type(self).__name__}: " + " | ".join(problems))
+            raise ShapeError(f"{where}: " + " | ".join(problems) + " (nothing was loaded)")
         with no_grad():
-            for n, p in params.items():
-                if n in state:
-                    p.copy_(np.asarray(state[n]))  # (in place: bumps the version)
+            for n, arr in arrays.items():
+                params[n].copy_(arr)  # (in place: bumps the version)
         return self
 
     # ----------------------------------------------------------------- display
