@@ -205,6 +205,13 @@ def bce_with_logits_case(data):
     return op(data)
 
 
+def bce_case(data):
+    reduction = data.draw(st.sampled_from(["none", "mean", "sum"]))
+    op = binary(lambda p, t: ops.BinaryCrossEntropy.apply(p, t, reduction=reduction),
+                {"low": 0.05, "high": 0.95}, {"low": 0.0, "high": 1.0})
+    return op(data)
+
+
 OP_CASES = {
     "Add": binary(lambda a, b: a + b),
     "Sub": binary(lambda a, b: a - b),
@@ -234,6 +241,7 @@ OP_CASES = {
     "LogSoftmax": along_axis("log_softmax"),
     "CrossEntropy": cross_entropy_case,
     "BinaryCrossEntropyWithLogits": bce_with_logits_case,
+    "BinaryCrossEntropy": bce_case,
     "Reshape": reshape_case,
     "Transpose": transpose_case,
     "Expand": expand_case,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .errors import ShapeError
+from .errors import ArgumentError, ShapeError
 from .tensor import Tensor
 
 
@@ -52,16 +52,23 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce(diff * diff, reduction, "mse_loss")
 
 
-def binary_cross_entropy(input, target, reduction="mean", eps=1e-12):
-    """L = -(t log p + (1 - t) log(1 - p)) for probabilities p = input.
+def binary_cross_entropy(input, target, reduction="mean"):
+    """L = -(t log p + (1 - t) log(1 - p)) for probabilities p = input in [0, 1].
 
-    p and 1 - p are clamped to at least ``eps`` before the log, so p = 0 or 1 gives a
-    large finite loss instead of inf. Prefer binary_cross_entropy_with_logits.
+    As in PyTorch, each log is taken as at least -100: p = 0 or 1 gives a large finite
+    loss (and a large, nonzero gradient) instead of inf, in every float dtype. A p
+    outside [0, 1] is an error. Prefer binary_cross_entropy_with_logits, exact for any
+    logit.
     """
     p, t = _t(input), _t(target)
     _same_shape("binary_cross_entropy", p, t)
-    loss = -(t * p.clip(eps, None).log() + (1.0 - t) * (1.0 - p).clip(eps, None).log())
-    return _reduce(loss, reduction, "binary_cross_entropy")
+    _check_reduction(reduction, "binary_cross_entropy")
+    outside = (p.data < 0) | (p.data > 1)
+    if outside.any():
+        raise ArgumentError(f"binary_cross_entropy: probabilities must lie in [0, 1], got "
+                            f"{p.data[outside].flat[0]!r} (for logits use "
+                            "binary_cross_entropy_with_logits)")
+    return ops.BinaryCrossEntropy.apply(p, t, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):

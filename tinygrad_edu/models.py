@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import math
 import numbers
 import warnings
 
@@ -96,10 +97,62 @@ def _check_finite(a, name):
         raise ValueError(f"Input {name} contains {what}.")
 
 
+def _feature_names(X):
+    """The column names of a DataFrame-like X (all strings), else None (scikit-learn's rule)."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    return names if len(names) and all(isinstance(n, str) for n in names) else None
+
+
+def _check_feature_names(estimator, X, reset):
+    """Store (``reset``, in fit) or check (in predict) ``feature_names_in_``, as
+    scikit-learn does: columns reordered or renamed since fit are an error, never a
+    silent permutation of the features."""
+    names = _feature_names(X)
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    name = type(estimator).__name__
+    if fitted is None and names is not None:
+        warnings.warn(f"X has feature names, but {name} was fitted without feature names",
+                      UserWarning, stacklevel=3)
+    elif fitted is not None and names is None:
+        warnings.warn(f"X does not have valid feature names, but {name} was fitted with "
+                      "feature names", UserWarning, stacklevel=3)
+    elif fitted is not None and (len(names) != len(fitted) or np.any(names != fitted)):
+        unseen = [n for n in names if n not in set(fitted)]
+        missing = [n for n in fitted if n not in set(names)]
+        detail = "".join(["\nFeature names unseen at fit time:\n- " + "\n- ".join(unseen)
+                          if unseen else "",
+                          "\nFeature names seen at fit time, yet now missing:\n- "
+                          + "\n- ".join(missing) if missing else "",
+                          "\nFeature names must be in the same order as they were in fit.\n"
+                          if not unseen and not missing else ""])
+        raise ValueError("The feature names should match those that were passed during fit."
+                         + detail)
+
+
+def _is_missing(v):
+    """None, NaN or pandas' NA (checked without importing pandas)."""
+    return v is None or type(v).__name__ in ("NAType", "NaTType") or (
+        isinstance(v, float) and math.isnan(v))
+
+
 def _check_y(y, n_samples, estimator):
     if y is None:
         raise ValueError(f"{estimator} requires y to be passed, but the target y is None.")
     y = np.asarray(y)
+    if y.dtype.kind == "O":
+        missing = [i for i, v in enumerate(y.ravel()) if _is_missing(v)]
+        if missing:
+            raise ValueError(f"{estimator}: y contains missing values ({y.ravel()[missing[0]]!r} "
+                             f"at position {missing[0]}): drop or fill them before fit.")
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn("A column-vector y was passed when a 1d array was expected. Please change "
                       "the shape of y to (n_samples, ), for example using ravel().",
@@ -189,9 +242,10 @@ class _Network:
 
         _check_param(self, "solver", lambda v: v in SOLVERS, f"one of {SOLVERS}")
         _check_param(self, "activation", lambda v: v in ACTIVATIONS, f"one of {tuple(ACTIVATIONS)}")
-        _check_param(self, "alpha", lambda v: v >= 0, "a number >= 0")
-        _check_param(self, "tol", lambda v: v >= 0, "a number >= 0")
-        _check_param(self, "learning_rate_init", lambda v: v > 0, "a number > 0")
+        _check_param(self, "alpha", lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+        _check_param(self, "tol", lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0")
+        _check_param(self, "learning_rate_init", lambda v: math.isfinite(v) and v > 0,
+                     "a finite number > 0")
         _check_param(self, "momentum", lambda v: 0 <= v <= 1, "a number in [0, 1]")
         _check_param(self, "validation_fraction", lambda v: 0 < v < 1, "a number in (0, 1)")
         for name in ("max_iter", "n_iter_no_change"):
@@ -232,9 +286,10 @@ class _Network:
     def fit(self, X, y):
         """Train on X (n_samples, n_features) and y (n_samples,); returns self."""
         name = type(self).__name__
+        hidden = self._validate_params()
+        _check_feature_names(self, X, reset=True)
         X = _check_X(X, name)
         y = _check_y(y, len(X), name)
-        hidden = self._validate_params()
         target, n_out, classes = self._encode(y)
         rng = _rng(self.random_state)
         solver = self.solver
@@ -263,6 +318,7 @@ class _Network:
                            batch_size=batch, X_val=X_val, y_val=y_val, stopping=[stop],
                            metric=self._metric if X_val is not None else None,
                            random_state=rng, progress=bool(self.verbose))
+        _check_diverged(name, solver, self.learning_rate_init, module, history)
         if history.stopped_by is None:
             warnings.warn(f"{name}: the {solver!r} solver reached max_iter={self.max_iter} "
                           "iterations without converging; consider increasing max_iter.",
@@ -284,9 +340,27 @@ class _Network:
             raise _exceptions()[0](
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
                 "appropriate arguments before using this estimator.")
+        _check_feature_names(self, X, reset=False)
         X = _check_X(X, type(self).__name__, self.n_features_in_)
         with no_grad():
             return self.module_(Tensor(X)).data
+
+
+def _check_diverged(name, solver, lr, module, history):
+    """Non-finite weights raise, as in scikit-learn; a loss that exploded while staying
+    finite warns, and the fit does not count as converged (``history.stopped_by`` is
+    cleared, whatever rule stopped it)."""
+    hint = (f"learning_rate_init={lr:g} is too large for the 'sgd' and 'adam' solvers here"
+            if solver in ("sgd", "adam") else "the inputs may need scaling")
+    if not all(np.isfinite(p.data).all() for p in module.parameters()):
+        raise ValueError(f"{name}: solver {solver!r} produced non-finite parameter weights: the "
+                         f"fit diverged ({hint}). The input data may contain large values and "
+                         "need to be preprocessed.")
+    losses = history.loss
+    if losses and losses[-1] > 10 * losses[0] + 1:
+        history.stopped_by = None
+        warnings.warn(f"{name}: the training loss rose from {losses[0]:.4g} to {losses[-1]:.4g}: "
+                      f"the fit diverged ({hint}).", _exceptions()[1], stacklevel=3)
 
 
 class _Classifier(_Network):

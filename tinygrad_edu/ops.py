@@ -502,6 +502,38 @@ class BinaryCrossEntropyWithLogits(Function):
         return (g * (x.sigmoid() - t) if need_x else None), (-g * x if need_t else None)
 
 
+class BinaryCrossEntropy(Function):
+    """y = -(t log p + (1 - t) log(1 - p));  dp = g * (p - t) / (p (1 - p)),  dt = g * (log(1 - p) - log p)   (logs at least -100)
+
+    Binary cross-entropy of probabilities p in [0, 1]. As in PyTorch, each log is taken
+    as at least -100, so a confident mistake (p = 0 with t = 1) costs a large finite loss;
+    p (1 - p) in dp is taken as at least ``eps`` (1e-12, larger in float16 so that the
+    gradient stays finite there): a confident mistake gets a large gradient, never 0.
+    Then averaged ('mean'), summed ('sum') or kept ('none'), as the other fused losses.
+    """
+
+    @staticmethod
+    def forward(ctx, p, t, reduction="none"):
+        ctx.save_for_backward(p, t)
+        ctx.eps = max(1e-12, 4.0 / float(np.finfo(p.dtype).max))
+        with np.errstate(divide="ignore"):  # log(0) = -inf, taken as -100
+            loss = -(t * np.maximum(np.log(p), -100.0) + (1.0 - t) * np.maximum(np.log1p(-p), -100.0))
+        return _reduce_loss(ctx, loss.astype(p.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        p, t = ctx.saved_tensors
+        need_p, need_t = ctx.needs_input_grad
+        g = kernels.per_element_grad(ctx, g).expand(ctx.shape)
+        dp = dt = None
+        if need_p:
+            dp = g * (p - t) / Maximum.apply(p * (1.0 - p), ctx.eps)
+        if need_t:
+            with np.errstate(divide="ignore"):  # log(0) = -inf, taken as -100
+                dt = g * ((1.0 - p).log().clip(-100.0, None) - p.log().clip(-100.0, None))
+        return dp, dt
+
+
 class CrossEntropy(Function):
     """y = logsumexp(x) - x[k] per row;  dx = g * (softmax(x) - onehot(k))   (the familiar y - t)
 

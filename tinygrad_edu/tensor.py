@@ -59,7 +59,9 @@ def _describe(x):
     if isinstance(x, np.ndarray):
         return f"an array of dtype {x.dtype}" + (f" ({x.flat[0]!r}, ...)" if x.size else "")
     text = repr(x)
-    return text if len(text) <= 40 else text[:37] + "..."
+    text = text if len(text) <= 40 else text[:37] + "..."
+    return text if x is None or isinstance(x, (str, bytes, numbers.Number)) else \
+        f"a {type(x).__name__} {text}"
 
 
 def as_numeric(data, what, dtype=None):
