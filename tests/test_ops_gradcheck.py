@@ -212,6 +212,38 @@ def bce_case(data):
     return op(data)
 
 
+def mod_case(data):
+    sa, sb = data.draw(broadcastable_shapes(2))
+    a = data.draw(arrays(sa, **R))
+    b = data.draw(arrays(sb, low=0.5, high=2.0))
+    assume(np.all(np.abs(np.mod(a, b) / b - 0.5) < 0.45))  # away from the jumps of a mod b
+    return (lambda x, y: x % y), [a, b]
+
+
+def std_case(data):
+    x, = draw_arrays(data, [data.draw(shapes(min_dims=1, min_side=2))], **R)
+    assume(np.std(x) > 0.1)  # sqrt's kink: the gradient of std at zero spread is 0/0
+    return (lambda t: t.std()), [x]
+
+
+def cumsum_case(data):
+    x, = draw_arrays(data, [data.draw(shapes(min_dims=0))], **R)
+    axis = None if x.ndim == 0 or data.draw(st.booleans()) else \
+        data.draw(st.integers(-x.ndim, x.ndim - 1))
+    return (lambda t: t.cumsum(axis)), [x]
+
+
+EINSUM_SPECS = [("ij,jk->ik", [(2, 3), (3, 4)]), ("i,i->", [(3,), (3,)]),
+                ("ij->ji", [(2, 3)]), ("ij->i", [(2, 3)]), ("ijk,ik->j", [(2, 3, 2), (2, 2)]),
+                ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]), ("i,j->ij", [(2,), (3,)]),
+                ("ij,kj", [(2, 3), (4, 3)])]
+
+
+def einsum_case(data):
+    spec, shapes_ = data.draw(st.sampled_from(EINSUM_SPECS))
+    return (lambda *xs: tg.einsum(spec, *xs)), draw_arrays(data, shapes_, **R)
+
+
 OP_CASES = {
     "Add": binary(lambda a, b: a + b),
     "Sub": binary(lambda a, b: a - b),
@@ -230,6 +262,24 @@ OP_CASES = {
     "Softplus": unary(lambda x: x.softplus(), low=-8, high=8),
     "Tanh": unary(lambda x: x.tanh()),
     "ReLU": unary(lambda x: x.relu(), **NONZERO),
+    "Sin": unary(lambda x: x.sin()),
+    "Cos": unary(lambda x: x.cos()),
+    "Tan": unary(lambda x: x.tan(), low=-1.2, high=1.2),
+    "Log1p": unary(lambda x: x.log1p(), low=-0.7, high=3.0),
+    "Expm1": unary(lambda x: x.expm1()),
+    "Square": unary(lambda x: x.square()),
+    "Erf": unary(lambda x: x.erf()),
+    "LeakyReLU": unary(lambda x: x.leaky_relu(0.1), **NONZERO),
+    "ELU": unary(lambda x: x.elu(0.7), **NONZERO),
+    "Softsign": unary(lambda x: x.softsign(), **NONZERO),
+    "SiLU": unary(lambda x: x.silu()),
+    "GELU": unary(lambda x: x.gelu()),
+    "GELUTanh": unary(lambda x: x.gelu(approximate="tanh")),
+    "Copy": unary(lambda x: x.clone()),
+    "Mod": mod_case,
+    "Prod": reduction("prod", low=0.3, high=2.0),
+    "Cumsum": cumsum_case,
+    "Einsum": einsum_case,
     "Clip": clip_case,
     "Cast": cast_case,
     "Sum": reduction("sum"),
@@ -258,6 +308,15 @@ EXTRA_CASES = {  # reflected operators and Python-scalar operands take other cod
     "rpow": rpow_case,
     "scalar_mul": unary(lambda x: x * 3.0 + 1.0),
     "ndarray_left": unary(lambda x: np.full(x.shape, 2.0) * x),
+    "var": reduction("var"),
+    "std": std_case,
+    "repeat": unary(lambda x: x.repeat(2, axis=0) if x.ndim else x.repeat(3)),
+    "tile": unary(lambda x: x.tile(2, 1)),
+    "trace": lambda data: ((lambda x: x.trace()), draw_arrays(data, [(3, 3)], **R)),
+    "tensordot": lambda data: ((lambda a, b: tg.tensordot(a, b, axes=1)),
+                               draw_arrays(data, [(2, 3), (3, 2)], **R)),
+    "prod_with_zero": lambda data: ((lambda x: (x * np.array([0.0, 1.0, 1.0])).prod()),
+                                    draw_arrays(data, [(3,)], **R)),
 }
 
 SETTINGS = settings(max_examples=30, deadline=None,

@@ -5,8 +5,8 @@ table, each op its formula), function.py and tensor.py (the node and the array t
 records it); engine.py and kernels.py hold the speed work, fenced and measured.
 """
 # ruff: noqa: I001  (the order matters: tensor.py first, it closes the core's one cycle)
-from .tensor import (Tensor, concatenate, maximum, minimum, ones, stack, tensor, where,
-                     zeros)
+from .tensor import (Tensor, cat, concatenate, einsum, maximum, minimum, ones, stack, tensor,
+                     tensordot, where, zeros)
 from .errors import AnomalyError, ArgumentError, DTypeError, GradientError, ShapeError
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .function import Function
@@ -20,7 +20,7 @@ from . import train, models
 __version__ = "0.1.0"
 
 __all__ = ["AnomalyError", "ArgumentError", "DTypeError", "Function", "GradientError", "ShapeError", "Tensor",
-           "autograd", "concatenate", "detect_anomaly", "enable_grad", "functional", "grad",
+           "autograd", "cat", "concatenate", "einsum", "detect_anomaly", "enable_grad", "functional", "grad",
            "gradients", "hessian", "hvp", "is_grad_enabled", "jacobian", "load", "maximum",
            "minimum", "models", "nn", "no_grad", "ones", "optim", "reference", "save",
-           "stack", "tensor", "testing", "train", "value_and_grad", "viz", "where", "zeros"]
+           "stack", "tensor", "tensordot", "testing", "train", "value_and_grad", "viz", "where", "zeros"]

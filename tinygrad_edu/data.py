@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from .random import rng
+
 __all__ = [
     "xor", "blobs", "spirals", "sine", "load_digits", "load_breast_cancer",
     "one_hot", "standardize", "k_fold", "train_test_split", "batches",
@@ -17,9 +19,7 @@ __all__ = [
 ]
 
 
-def _rng(random_state):
-    """A Generator from None, an int seed or a Generator (returned as is)."""
-    return np.random.default_rng(random_state)
+_rng = rng
 
 
 def _check_int(name, value, low):

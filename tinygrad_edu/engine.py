@@ -35,7 +35,7 @@ from .tensor import Tensor, as_numeric, run_hooks
 def _as_gradient_of(p, pg):
     """A first-order gradient returned by backward, as a numpy array or scalar."""
     if pg.__class__ is not np.ndarray and not isinstance(pg, np.generic):
-        pg = np.asarray(pg.data if isinstance(pg, Tensor) else pg, dtype=p.dtype)
+        pg = np.asarray(pg._data if isinstance(pg, Tensor) else pg, dtype=p.dtype)
     return pg
 
 
@@ -57,7 +57,7 @@ def _arrived(t, g, arrays, wanted, captured, shared):
     capture it (``gradients``) or keep it in ``.grad`` (leaves, ``retain_grad``)."""
     if t._hooks:
         gt = run_hooks(t, _wrap(g) if arrays else g)
-        g = gt.data if arrays else gt
+        g = gt._data if arrays else gt
     if wanted is not None:
         if id(t) in wanted:
             captured[id(t)] = _handed_out(g, arrays, shared)
@@ -93,7 +93,7 @@ def walk(root, gradient, create_graph=False, inputs=None):
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
     arrays = not create_graph  # first order: the gradients flow as plain numpy arrays
-    pending = {id(root): gradient.data if arrays else gradient}
+    pending = {id(root): gradient._data if arrays else gradient}
     shared = set()  # gradients that more than one tensor holds: copy before handing out
     # Only tensors that receive a gradient enter the queue; leaves come last. (The id
     # breaks ties between tensors that share a node, such as an op's output and its
@@ -117,14 +117,14 @@ def walk(root, gradient, create_graph=False, inputs=None):
                     continue
                 if arrays:
                     pg = _as_gradient_of(p, pg)
-                gdata = pg if arrays else pg.data
-                pdata = p.data
+                gdata = pg if arrays else pg._data
+                pdata = p._data
                 if gdata.shape != pdata.shape:
                     pg = unbroadcast(pg, pdata.shape, type(node).__name__)
                 if gdata.dtype != pdata.dtype:
                     pg = pg.astype(pdata.dtype)
                 if checking:
-                    modes.check_finite(pg if arrays else pg.data, "backward", node)
+                    modes.check_finite(pg if arrays else pg._data, "backward", node)
                 if handed and any(pg is h for h in handed):  # one object, two inputs (add)
                     shared.add(id(pg))
                 handed.append(pg)
@@ -145,7 +145,7 @@ def walk(root, gradient, create_graph=False, inputs=None):
 def as_root_gradient(root, gradient):
     """dL/droot as a Tensor of root's shape: 1 for a one-element root, else checked."""
     if isinstance(gradient, Tensor) and not gradient.requires_grad:
-        gradient = gradient.data.copy()  # the caller keeps its own array
+        gradient = gradient._data.copy()  # the caller keeps its own array
     if gradient is None:
         if root.size != 1:
             raise GradientError(

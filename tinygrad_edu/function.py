@@ -127,11 +127,11 @@ class Function:
         for v in self._saved:
             if isinstance(v, (np.ndarray, np.generic)):
                 for p in parents:
-                    if isinstance(p, Tensor) and p.data is v:
+                    if isinstance(p, Tensor) and p._data is v:
                         v = p
                         break
                 else:
-                    v = out if out is not None and out.data is v else Tensor._make(np.asarray(v))
+                    v = out if out is not None and out._data is v else Tensor._make(np.asarray(v))
             result.append(v)
         return tuple(result)
 
@@ -176,7 +176,7 @@ class Function:
         stamp = self._stamp
         for i, a in enumerate(self.parents + (out,)):
             if (isinstance(a, Tensor) and a._vc is not None and a._vc[1] > stamp
-                    and any(a.data is s for s in self._saved)):
+                    and any(a._data is s for s in self._saved)):
                 what = "its output" if a is out else f"input {i}"
                 raise GradientError(
                     f"{type(self).__name__}: {what} (shape {a.shape}) was modified in place "
@@ -200,12 +200,12 @@ class Function:
         n = len(args)
         if n == 2:
             a, b = args
-            arrays = (a.data if isinstance(a, Tensor) else a, b.data if isinstance(b, Tensor) else b)
+            arrays = (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
         elif n == 1:
             a, = args
-            arrays = (a.data,) if isinstance(a, Tensor) else args
+            arrays = (a._data,) if isinstance(a, Tensor) else args
         else:
-            arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+            arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         try:
             out = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as e:
@@ -220,7 +220,7 @@ class Function:
         if out.__class__ is not np.ndarray:
             out = ctx._as_array(out)
         result = _new(Tensor)
-        result.data = out
+        result._data = out
         if departures.count:  # some thread left the default modes: read this thread's
             anomaly, recording = state.anomaly, state.grad_enabled
         else:
@@ -283,14 +283,14 @@ class Function:
 # callback makes the array writeable again. Interior results are reachable only through
 # their Tensors, whose in-place API checks versions.
 class _Lock:
-    __slots__ = ("__weakref__",)
+    __slots__ = ("__weakref__", "vc")  # vc: the version counter of the tensor that owns it
 
 
 _LOCKS = {}  # id(array) -> weakref to the array's live lock
 _LOCKS_GUARD = threading.Lock()
 
 
-def _lock_of(arr):
+def _lock_of(arr, owner=None):
     """The live lock of ``arr``, made (and the array set read-only) if there is none; None
     for an array that was read-only already (nothing to protect, nothing to undo)."""
     ref = _LOCKS.get(id(arr))
@@ -304,6 +304,9 @@ def _lock_of(arr):
             if not arr.flags.writeable:
                 return None
             lock, key = _Lock(), id(arr)
+            if owner is not None and owner._vc is None:
+                owner._vc = [0, 0]
+            lock.vc = None if owner is None else owner._vc
 
             def unlock(ref, arr=arr, key=key):
                 if _LOCKS.get(key) is ref:
@@ -317,9 +320,20 @@ def _lock_of(arr):
 
 
 def is_locked(arr):
-    """True while a live graph holds ``arr`` read-only (it saved it for backward)."""
+    """True while a live graph holds ``arr`` itself read-only (it saved it for backward)."""
     ref = _LOCKS.get(id(arr))
     return ref is not None and ref() is not None
+
+
+def lock_on(arr):
+    """The live lock on ``arr`` or on an array it is a view of, or None."""
+    while isinstance(arr, np.ndarray):
+        ref = _LOCKS.get(id(arr))
+        lock = None if ref is None else ref()
+        if lock is not None:
+            return lock
+        arr = arr.base
+    return None
 
 
 def _protect(ctx, args):
@@ -333,9 +347,9 @@ def _protect(ctx, args):
         if cls is Tensor or (cls is not np.ndarray and isinstance(x, Tensor)):
             if x._ctx is not None:
                 continue
-            arr = x.data
+            arr, owner = x._data, x
         elif cls is np.ndarray:
-            arr = x
+            arr, owner = x, None
         else:
             continue
         for s in saved:
@@ -346,7 +360,7 @@ def _protect(ctx, args):
         ref = _LOCKS.get(id(arr))
         lock = ref() if ref is not None else None
         if lock is None:
-            lock = _lock_of(arr)
+            lock = _lock_of(arr, owner)
             if lock is None:
                 continue
         locks = lock if locks is None else (locks, lock)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .errors import ArgumentError, ShapeError
+from .errors import ArgumentError, DTypeError, ShapeError
 from .tensor import Tensor
 
 
@@ -91,7 +91,8 @@ def _labels(target, n, num_classes, name):
         if labels.dtype.kind == "f" and np.all(labels == np.round(labels)):
             labels = labels.astype(np.int64)
         else:
-            raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype}")
+            raise DTypeError(f"{name}: labels must be integers, got dtype {labels.dtype}"
+                             + (" (None or NA among them?)" if labels.dtype.kind == "O" else ""))
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         bad = (labels < 0) | (labels >= num_classes)
         raise ValueError(f"{name}: label {labels[bad][0]} is outside [0, {num_classes}) "

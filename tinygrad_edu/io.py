@@ -63,6 +63,12 @@ def save(state, path):
         raise SerializationError(f"save: expected a mapping name -> array (a state dict), "
                                  f"got {type(state).__name__}")
     arrays = [(name, _as_array(name, value)) for name, value in state.items()]
+    names = {name for name, _ in arrays}
+    for name in names:
+        if name.endswith(".npy") and name[:-4] in names:
+            raise SerializationError(
+                f"save: keys {name!r} and {name[:-4]!r} would be one entry to numpy's np.load "
+                "(it drops a trailing '.npy' from member names); rename one of them")
     if hasattr(path, "write"):
         _write(path, arrays)
         return path

@@ -15,9 +15,16 @@ Each trick says what it buys and on which benchmark (benchmarks/README.md).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import GradientError
+
+try:  # scipy's erf is a vectorised kernel; math.erf element by element gives the same values
+    from scipy.special import erf as _erf
+except ImportError:  # (scipy is optional)
+    _erf = np.vectorize(math.erf, otypes=[np.float64])
 
 _NUMPY = (np.ndarray, np.generic)  # (arithmetic on 0-d arrays gives numpy scalars)
 
@@ -80,9 +87,12 @@ def sigmoid(x):
     Where exp(-x) cannot overflow, the textbook formula in 4 passes, like numpy by hand
     (212 against 246 us on a float32 128x500 array); else via exp(-|x|) (sigmoid_from).
     """
+    if x.dtype.kind != "f":  # (integers: computed in float64, as numpy and PyTorch do)
+        x = x.astype(np.float64)
     if x.size and x.min() > _EXP_SAFE.get(x.dtype.type, np.inf):
         e = np.asarray(np.negative(x))    # (numpy gives a scalar for 0-d x)
-        np.exp(e, out=e)
+        with np.errstate(under="ignore"):  # exp(-x) may underflow to 0: exact enough
+            np.exp(e, out=e)
         e += 1.0
         return np.divide(1.0, e, out=e)
     return sigmoid_from(x, exp_neg_abs(x))
@@ -90,8 +100,9 @@ def sigmoid(x):
 
 def exp_neg_abs(x):
     """e = exp(-|x|) <= 1, a new array: never overflows."""
-    e = np.asarray(np.abs(x))
-    return np.exp(np.negative(e, out=e), out=e)
+    e = np.asarray(np.abs(x) if x.dtype.kind == "f" else np.abs(x).astype(np.float64))
+    with np.errstate(under="ignore"):  # underflow to 0 is the exact answer here
+        return np.exp(np.negative(e, out=e), out=e)
 
 
 def sigmoid_from(x, e):
@@ -123,7 +134,8 @@ def shifted_logsumexp(x, axes):
     m = np.asarray(x.max(axis=axes, keepdims=True))
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0.0)
-    e = np.exp(x - m)
+    with np.errstate(under="ignore"):
+        e = np.exp(x - m)
     s = e.sum(axis=axes, keepdims=True)
     with np.errstate(divide="ignore"):  # log(0) = -inf when every entry is -inf
         return np.log(s) + m, e, s
@@ -131,9 +143,28 @@ def shifted_logsumexp(x, axes):
 
 def softmax(x, axis):
     """exp(x) / sum(exp(x)) along axis, max-shifted: no overflow."""
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    with np.errstate(under="ignore"):
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
+
+
+def prod_of_others(x, axes):
+    """For each element, the product of the other elements along ``axes`` (what d prod /
+    dx is), from exclusive cumulative products: exact with zeros, where prod / x is 0/0."""
+    moved = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim))
+    rest = moved.shape[:x.ndim - len(axes)]
+    flat = moved.reshape(*rest, -1)
+    ones = np.ones((*rest, 1), dtype=x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape),
+                       range(x.ndim - len(axes), x.ndim), axes)
+
+
+def erf(x):
+    """The error function, in x's dtype."""
+    return np.asarray(_erf(x)).astype(x.dtype, copy=False)
 
 
 def blas_ready(x):
@@ -168,13 +199,15 @@ def max_backward(ctx, g):
 def logsumexp_backward(ctx, g):
     """dx = g * exp(x - y)."""
     x, out = ctx.saved_tensors
-    return expand_back(g, ctx) * np.exp(x - expand_back(out, ctx))
+    with np.errstate(under="ignore"):
+        return expand_back(g, ctx) * np.exp(x - expand_back(out, ctx))
 
 
 def log_softmax_backward(ctx, g):
     """dx = g - exp(y) * sum(g, axis)."""
     out, = ctx.saved_tensors
-    return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+    with np.errstate(under="ignore"):
+        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
 
 
 def sigmoid_backward(ctx, g):

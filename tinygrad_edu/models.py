@@ -29,6 +29,7 @@ from . import functional as F
 from . import nn, optim
 from .data import train_test_split
 from .modes import no_grad
+from .random import rng
 from .tensor import Tensor
 from .train import EarlyStopping, LossPlateau
 from .train import fit as fit_loop
@@ -79,22 +80,29 @@ def _check_X(X, estimator, n_features=None):
                          " Reshape your data either using array.reshape(-1, 1) if your data "
                          "has a single feature or array.reshape(1, -1) if it contains a "
                          "single sample.")
-    X = X.astype(np.float64, copy=False)
+    try:
+        X = X.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        if not any(_is_missing(v) for v in X.ravel()):
+            raise  # (numpy's own words, which scikit-learn's checks expect)
+        raise ValueError(f"Input X contains NaN or NA, which {estimator} cannot use as a "
+                         "number: drop or fill the missing values first.") from None
     for count, what in ((X.shape[0], "sample"), (X.shape[1], "feature")):
         if count == 0:
             raise ValueError(f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum "
                              f"of 1 is required by {estimator}.")
-    _check_finite(X, "X")
+    _check_finite(X, "X", estimator)
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features, but {estimator} is expecting "
                          f"{n_features} features as input.")
     return X
 
 
-def _check_finite(a, name):
+def _check_finite(a, name, estimator=None):
     if not np.isfinite(a).all():
         what = "NaN" if np.isnan(a).any() else "infinity or a value too large for dtype('float64')"
-        raise ValueError(f"Input {name} contains {what}.")
+        raise ValueError(f"Input {name} contains {what}." + (f" ({estimator} needs finite "
+                                                              "values)" if estimator else ""))
 
 
 def _feature_names(X):
@@ -166,7 +174,7 @@ def _check_y(y, n_samples, estimator):
     if y.dtype.kind == "c":
         raise ValueError("Complex data not supported")
     if y.dtype.kind == "f":
-        _check_finite(y, "y")
+        _check_finite(y, "y", estimator)
     return y
 
 
@@ -189,10 +197,7 @@ def _has_scipy():
     return True
 
 
-def _rng(random_state):
-    if isinstance(random_state, np.random.RandomState):
-        random_state = random_state.randint(np.iinfo(np.int32).max)
-    return np.random.default_rng(random_state)
+_rng = rng
 
 
 class _Network:

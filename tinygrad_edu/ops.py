@@ -32,6 +32,14 @@ def _axes(axis, ndim):
     return tuple(sorted(out))
 
 
+def _axes_of(op, axis, x):
+    """_axes for op's input x, with an error that names op and x's shape."""
+    try:
+        return _axes(axis, x.ndim)
+    except ShapeError as e:
+        raise ShapeError(f"{op}: {e} (input shape {x.shape})") from None
+
+
 def _kept_shape(shape, axes):
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
@@ -48,10 +56,7 @@ class _Reduction(Function):
 
     @staticmethod
     def _setup(ctx, x, axis, keepdims):
-        try:
-            ctx.axes = _axes(axis, x.ndim)
-        except ShapeError as e:
-            raise ShapeError(f"{type(ctx).__name__}: {e} (input shape {x.shape})") from None
+        ctx.axes = _axes_of(type(ctx).__name__, axis, x)
         ctx.keepdims = keepdims
         ctx.in_shape = x.shape
         ctx.kept_shape = _kept_shape(x.shape, ctx.axes)
@@ -115,6 +120,21 @@ class Div(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
+
+
+class Mod(Function):
+    """y = a mod b (numpy's: the sign of b);  da = g,  db = -g * floor(a / b)"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.quotient = np.floor_divide(a, b)
+        return np.mod(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        need_a, need_b = ctx.needs_input_grad
+        return (g if need_a else None), (-g * ctx.quotient if need_b else None)
 
 
 class Pow(Function):
@@ -312,6 +332,205 @@ class Tanh(Function):
         return g * (1.0 - out * out)
 
 
+# ------------------------------------------------------- elementwise, unary: the calculus
+class Sin(Function):
+    """y = sin(x);  dx = g * cos(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * x.cos()
+
+
+class Cos(Function):
+    """y = cos(x);  dx = -g * sin(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return -g * x.sin()
+
+
+class Tan(Function):
+    """y = tan(x);  dx = g * (1 + y**2)"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tan(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * (1.0 + y * y)
+
+
+class Log1p(Function):
+    """y = log(1 + x);  dx = g / (1 + x)   (exact for tiny x)"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g / (1.0 + x)
+
+
+class Expm1(Function):
+    """y = exp(x) - 1;  dx = g * (y + 1)   (exact for tiny x)"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return g * (y + 1.0)
+
+
+class Square(Function):
+    """y = x**2;  dx = g * 2x"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (2.0 * x)
+
+
+class Erf(Function):
+    """y = erf(x);  dx = g * 2 / sqrt(pi) * exp(-x**2)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return kernels.erf(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return g * (2.0 / np.sqrt(np.pi)) * (-(x * x)).exp()
+
+
+class LeakyReLU(Function):
+    """y = max(x, 0) + slope * min(x, 0);  dx = g * (1 where x > 0, else slope)"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, slope=0.01):
+        ctx.scale = np.where(x > 0, 1.0, slope).astype(x.dtype, copy=False)
+        return x * ctx.scale
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.scale, None
+
+
+class ELU(Function):
+    """y = x where x > 0, else alpha (exp(x) - 1);  dx = g where x > 0, else g * (y + alpha)"""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        ctx.positive, ctx.alpha = x > 0, alpha
+        y = np.where(ctx.positive, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        y, = ctx.saved_tensors
+        return Where.apply(ctx.positive, g, g * (y + ctx.alpha)), None
+
+
+class Softsign(Function):
+    """y = x / (1 + |x|);  dx = g / (1 + |x|)**2"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x / (1.0 + np.abs(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        d = 1.0 + x.abs()
+        return g / (d * d)
+
+
+class SiLU(Function):
+    """y = x * sigmoid(x);  dx = g * s * (1 + x * (1 - s))   (s = sigmoid(x))"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * kernels.sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        s = x.sigmoid()
+        return g * s * (1.0 + x * (1.0 - s))
+
+
+class GELU(Function):
+    """y = x * Phi(x);  dx = g * (Phi(x) + x * phi(x))   (Phi, phi: the normal cdf and pdf)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * (0.5 * (1.0 + kernels.erf(x * np.sqrt(0.5))))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        cdf = 0.5 * (1.0 + Erf.apply(x * np.sqrt(0.5)))
+        pdf = (-0.5 * (x * x)).exp() * (1.0 / np.sqrt(2.0 * np.pi))
+        return g * (cdf + x * pdf)
+
+
+_GELU_C = float(np.sqrt(2.0 / np.pi))
+
+
+class GELUTanh(Function):
+    """y = x/2 * (1 + tanh(u)), u = c (x + 0.044715 x**3);  dx = g * (0.5 (1 + t) + 0.5 x (1 - t**2) c (1 + 0.134145 x**2))   (t = tanh(u), c = sqrt(2/pi))"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x * x * x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        t = (_GELU_C * (x + 0.044715 * x * x * x)).tanh()
+        return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 0.134145 * x * x))
+
+
 class ReLU(Function):
     """y = max(x, 0);  dx = g * [x > 0]   (0 at x = 0)"""
     array_backward = True
@@ -319,7 +538,7 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.mask = x > 0
-        return np.where(ctx.mask, x, 0).astype(x.dtype, copy=False)
+        return np.maximum(x, 0).astype(x.dtype, copy=False)  # (NaN stays NaN)
 
     @staticmethod
     def backward(ctx, g):
@@ -343,6 +562,19 @@ class Clip(Function):
     @staticmethod
     def backward(ctx, g):
         return g * ctx.mask, None, None
+
+
+class Copy(Function):
+    """y = x (a new array);  dx = g"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
 
 
 class Cast(Function):
@@ -414,6 +646,48 @@ class Min(Max):
     reduce = staticmethod(np.min)
 
 
+class Prod(_Reduction):
+    """y = prod(x, axis);  dx = g * (the product of the other elements)   (y / x without zeros)"""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction._setup(ctx, x, axis, keepdims)
+        out = np.prod(x, axis=axes, keepdims=keepdims)
+        ctx.has_zero = bool(x.size) and not np.all(x)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        if not ctx.has_zero:
+            return _expand_back(g, ctx) * _expand_back(out, ctx) / x
+        # with zeros, y / x is 0/0: the products of the others from exclusive cumulative
+        # products (constants: second derivatives there are not recorded)
+        return _expand_back(g, ctx) * kernels.prod_of_others(x.data, ctx.axes)
+
+
+class Cumsum(Function):
+    """y = cumsum(x, axis);  dx = g summed from the end: reversed cumsum of reversed g"""
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        if axis is None:  # numpy's rule: the flattened array
+            ctx.in_shape, x = x.shape, x.reshape(-1)
+            axis = 0
+        else:
+            ctx.in_shape = None
+        ctx.axis = _axes_of("Cumsum", axis, x)[0] if x.ndim else 0
+        return np.cumsum(x, axis=ctx.axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        rev = (slice(None),) * ctx.axis + (slice(None, None, -1),)
+        dx = g[rev].cumsum(ctx.axis)[rev]
+        return dx if ctx.in_shape is None else dx.reshape(ctx.in_shape)
+
+
 class LogSumExp(_Reduction):
     """y = log(sum(exp(x), axis));  dx = g * exp(x - y)   (max-shifted: no overflow)"""
     array_backward = True
@@ -440,6 +714,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         ctx.axis = axis
+        _axes_of("Softmax", axis, x)
         out = kernels.softmax(x, axis)
         ctx.save_for_backward(out)
         return out
@@ -458,7 +733,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         ctx.axis = axis
-        out = x - kernels.shifted_logsumexp(x, _axes(axis, x.ndim))[0]
+        out = x - kernels.shifted_logsumexp(x, _axes_of("LogSoftmax", axis, x))[0]
         ctx.save_for_backward(out)
         return out
 
@@ -686,6 +961,62 @@ class Stack(Function):
         lead = (slice(None),) * ctx.axis
         return tuple(g[lead + (i,)] if need else None
                      for i, need in enumerate(ctx.needs_input_grad))
+
+
+class Einsum(Function):
+    """y = einsum(spec, xs);  dx_i = einsum of g with the other inputs, into x_i's indices"""
+
+    @staticmethod
+    def forward(ctx, *xs, spec):
+        ctx.ins, ctx.out = _einsum_spec(spec, xs)
+        ctx.shapes = [x.shape for x in xs]
+        ctx.save_for_backward(*xs)
+        return np.einsum(spec, *xs, optimize=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        xs = ctx.saved_tensors
+        grads = []
+        for i, need in enumerate(ctx.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            others = [j for j in range(len(xs)) if j != i]
+            present = set(ctx.out).union(*(ctx.ins[j] for j in others))
+            target = ctx.ins[i]
+            kept = "".join(c for c in target if c in present)  # indices only x_i had: summed
+            spec = ",".join([ctx.out] + [ctx.ins[j] for j in others]) + "->" + kept
+            gi = Einsum.apply(g, *[xs[j] for j in others], spec=spec)
+            if kept != target:  # broadcast back over the indices summed in forward
+                gi = gi.reshape(*[ctx.shapes[i][k] if c in present else 1
+                                  for k, c in enumerate(target)]).expand(ctx.shapes[i])
+            grads.append(gi)
+        return tuple(grads)
+
+
+def _einsum_spec(spec, xs):
+    """(input index strings, output index string) of an explicit or implicit einsum spec."""
+    if not isinstance(spec, str):
+        raise ShapeError(f"einsum: the subscripts must be a string such as 'ij,jk->ik', got "
+                         f"{spec!r}")
+    spec = spec.replace(" ", "")
+    lhs, arrow, out = spec.partition("->")
+    ins = lhs.split(",")
+    if "." in spec:
+        raise ShapeError(f"einsum: '...' is not supported in {spec!r}: name every index")
+    if len(ins) != len(xs):
+        raise ShapeError(f"einsum: {spec!r} names {len(ins)} operand(s), got {len(xs)}")
+    for sub, x in zip(ins, xs):
+        if len(set(sub)) != len(sub):
+            raise ShapeError(f"einsum: an index repeated within one operand ({sub!r} in "
+                             f"{spec!r}, a diagonal) is not supported; use tg.trace or indexing")
+        if len(sub) != np.ndim(x):
+            raise ShapeError(f"einsum: {sub!r} names {len(sub)} axes for an operand of shape "
+                             f"{np.shape(x)}")
+    if not arrow:  # implicit: the indices that appear once, in alphabetical order
+        letters = "".join(ins)
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return ins, out
 
 
 # ------------------------------------------------------------------------------ matmul

@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from .errors import DTypeError, GradientError, ShapeError
+from .errors import ArgumentError, DTypeError, GradientError, ShapeError
 from .modes import mutations, state
 
 _NUMERIC = "biuf"  # the dtype kinds a Tensor holds: booleans, integers, floats
@@ -57,7 +57,11 @@ def _big_int(x, op):
 def _describe(x):
     """A short description of a refused value: None, 'abc', (1+2j), array of dtype <U1."""
     if isinstance(x, np.ndarray):
-        return f"an array of dtype {x.dtype}" + (f" ({x.flat[0]!r}, ...)" if x.size else "")
+        bad = next((v for v in x.flat if not isinstance(v, (numbers.Real, np.number))), None) \
+            if x.dtype.kind == "O" else None
+        return f"an array of dtype {x.dtype}" + (f" holding {bad!r}" if bad is not None or
+                                                  x.dtype.kind == "O" and x.size else
+                                                  f" ({x.flat[0]!r}, ...)" if x.size else "")
     text = repr(x)
     text = text if len(text) <= 40 else text[:37] + "..."
     return text if x is None or isinstance(x, (str, bytes, numbers.Number)) else \
@@ -68,7 +72,7 @@ def as_numeric(data, what, dtype=None):
     """``data`` as a new numpy array of numbers (float64 unless ``dtype``): None, strings,
     complex numbers and Python objects are refused, with a DTypeError naming ``what``."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     try:
         arr = np.array(data)
     except (TypeError, ValueError, OverflowError) as e:
@@ -82,7 +86,10 @@ def as_numeric(data, what, dtype=None):
         raise DTypeError(f"{what}: got {_describe(data if not isinstance(data, np.ndarray) else arr)}"
                          f", which holds {kind}; a Tensor holds real numbers")
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as e:
+            raise DTypeError(f"{what}: {dtype!r} is not a dtype ({e})") from None
         if dtype.kind not in _NUMERIC:
             raise DTypeError(f"{what}: dtype {dtype} is not numeric")
         return arr.astype(dtype, copy=False)
@@ -90,7 +97,7 @@ def as_numeric(data, what, dtype=None):
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 class Tensor:
@@ -110,14 +117,14 @@ class Tensor:
 
     # Every tensor has these three; the rest live in a __dict__ made only when one is set
     # (most interior tensors never need it), with the class attributes as defaults.
-    __slots__ = ("__dict__", "__weakref__", "_ctx", "data", "requires_grad")
+    __slots__ = ("__dict__", "__weakref__", "_ctx", "_data", "requires_grad")
     _grad = None
     _vc = None        # [in-place updates, stamp of the last], shared with detached views
     _hooks = ()
     _retain = False
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = as_numeric(data, "Tensor", dtype)
+        self._data = as_numeric(data, "Tensor", dtype)
         self._ctx = None  # the Function node that produced this tensor (None for leaves)
         self.requires_grad = False
         if requires_grad:
@@ -139,16 +146,43 @@ class Tensor:
     def _make(cls, arr):
         """Wrap an array without copying or converting (the ops' fast path)."""
         t = object.__new__(cls)
-        t.data = arr
+        t._data = arr
         t._ctx = None
         t.requires_grad = False
         return t
 
     # ------------------------------------------------------------------ attributes
-    shape = property(lambda self: self.data.shape, doc="The shape, a tuple of ints.")
-    ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size)
-    dtype = property(lambda self: self.data.dtype)
+    @property
+    def data(self):
+        """The numpy array (shared, not copied). While a live graph saved it for backward
+        it is read-only: update through the Tensor (``w -= lr * w.grad`` under
+        ``tg.no_grad()``), or write into a copy. For a tensor made by an op in a graph it
+        is a read-only view: the graph may have saved it."""
+        return self._exposed()
+
+    def _exposed(self):
+        arr = self._data
+        if self._ctx is not None:  # an interior tensor: its node or a consumer may hold it
+            arr = arr.view()
+            arr.flags.writeable = False
+        return arr
+
+    @data.setter
+    def data(self, value):
+        """Rebind the array (``p.data = p.data - lr * p.grad`` works: a Tensor is unwrapped).
+        A graph that saved the old array keeps it, unchanged."""
+        arr = value._data if isinstance(value, Tensor) else value
+        if not isinstance(arr, np.ndarray) or arr.dtype.kind not in _NUMERIC:
+            arr = as_numeric(arr, "Tensor.data")
+        if self.requires_grad and arr.dtype.kind != "f":
+            raise DTypeError(f"Tensor.data: a tensor that requires grad needs a floating array, "
+                             f"got dtype {arr.dtype}")
+        self._data = arr
+
+    shape = property(lambda self: self._data.shape, doc="The shape, a tuple of ints.")
+    ndim = property(lambda self: self._data.ndim)
+    size = property(lambda self: self._data.size)
+    dtype = property(lambda self: self._data.dtype)
     T = property(lambda self: self.transpose(), doc="All axes reversed.")
     mT = property(lambda self: self.transpose(*range(self.ndim - 2), -1, -2),
                   doc="The last two axes swapped (a batch of transposed matrices).")
@@ -160,33 +194,34 @@ class Tensor:
                      doc="The gradient hooks registered with register_hook, in order.")
 
     def item(self):
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self):
-        return self.data
+        """The data as a numpy array (shared; read-only while a graph may need it)."""
+        return self._exposed()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
         if copy:
-            return self.data.astype(dtype or self.dtype, copy=True)
-        return self.data if dtype is None else self.data.astype(dtype)
+            return self._data.astype(dtype or self.dtype, copy=True)
+        return self._exposed() if dtype is None else self._data.astype(dtype)
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
-        return float(self.data)
+        return float(self._data)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="Tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="Tensor(", precision=4)
         extra = ""
         if self.dtype != np.float64:
             extra += f", dtype={self.dtype}"
@@ -208,7 +243,7 @@ class Tensor:
 
     def detach(self):
         """The same data, cut from the graph (shares memory and the version counter)."""
-        d = Tensor._make(self.data.view())  # its own array object: never mistaken for self
+        d = Tensor._make(self._exposed() if self._ctx is not None else self._data.view())
         if self._vc is None:
             self._vc = [0, 0]
         d._vc = self._vc
@@ -216,9 +251,9 @@ class Tensor:
 
     def requires_grad_(self, flag=True):
         """Mark this leaf as a parameter to differentiate (only floating dtypes)."""
-        if flag and self.data.dtype.kind != "f":
+        if flag and self._data.dtype.kind != "f":
             raise DTypeError(f"requires_grad: only floating tensors can require gradients, "
-                             f"got dtype {self.data.dtype}")
+                             f"got dtype {self._data.dtype}")
         self.requires_grad = bool(flag)
         return self
 
@@ -267,8 +302,8 @@ class Tensor:
                 "its graph would be wrong. For a parameter update write it under "
                 "tg.no_grad() (as optimizers do); to add up losses for a report, add "
                 "loss.item(); otherwise use an out-of-place operation")
-        with _writable(self.data):
-            fn(self.data, _data(other), out=self.data, casting="same_kind")
+        with _writable(self._data):
+            fn(self._data, _data(other), out=self._data, casting="same_kind")
         self._version += 1
         return self
 
@@ -300,8 +335,14 @@ class Tensor:
         if state.grad_enabled and isinstance(value, Tensor) and value.requires_grad:
             raise GradientError("item assignment of a value that requires grad would drop "
                                 "its graph: build the tensor with tg.stack or tg.where")
-        with _writable(self.data):
-            self.data[_index(idx)] = _data(value)
+        idx, value = _index(idx), _data(_operand(value, "item assignment"))
+        try:
+            with _writable(self._data):
+                self._data[idx] = value
+        except ValueError as e:
+            raise ShapeError(f"item assignment t[...] = value: a value of shape {np.shape(value)}"
+                             f" does not fit the selection of a tensor of shape {self.shape} "
+                             f"({e})") from None
         self._version += 1
 
     # -------------------------------------------------------------------- arithmetic
@@ -317,6 +358,8 @@ class Tensor:
     def __rpow__(self, other): return ops.Pow.apply(_operand(other, "Pow"), self)
     def __matmul__(self, other): return ops.MatMul.apply(self, _operand(other, "MatMul"))
     def __rmatmul__(self, other): return ops.MatMul.apply(_operand(other, "MatMul"), self)
+    def __mod__(self, other): return ops.Mod.apply(self, _operand(other, "Mod"))
+    def __rmod__(self, other): return ops.Mod.apply(_operand(other, "Mod"), self)
     def __neg__(self): return ops.Neg.apply(self)
     def __pos__(self): return self
 
@@ -337,34 +380,131 @@ class Tensor:
     def tanh(self): return ops.Tanh.apply(self)
     def relu(self): return ops.ReLU.apply(self)
     def softplus(self): return ops.Softplus.apply(self)
+    def sin(self): return ops.Sin.apply(self)
+    def cos(self): return ops.Cos.apply(self)
+    def tan(self): return ops.Tan.apply(self)
+    def log1p(self): return ops.Log1p.apply(self)
+    def expm1(self): return ops.Expm1.apply(self)
+    def square(self): return ops.Square.apply(self)
+    def erf(self): return ops.Erf.apply(self)
+    def softsign(self): return ops.Softsign.apply(self)
+    def silu(self): return ops.SiLU.apply(self)
+    def leaky_relu(self, negative_slope=0.01): return ops.LeakyReLU.apply(self, float(negative_slope))
+    def elu(self, alpha=1.0): return ops.ELU.apply(self, float(alpha))
     __abs__ = abs
+
+    def gelu(self, approximate="none"):
+        """x * Phi(x) (``approximate='none'``, with erf) or its tanh form (``'tanh'``)."""
+        if approximate not in ("none", "tanh"):
+            raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return (ops.GELU if approximate == "none" else ops.GELUTanh).apply(self)
 
     def clip(self, lo=None, hi=None):
         return ops.Clip.apply(self, lo, hi)
 
+    def clamp(self, min=None, max=None):
+        """PyTorch's spelling of clip(lo, hi)."""
+        return ops.Clip.apply(self, min, max)
+
+    def clone(self):
+        """A copy of the data that stays in the graph (the gradient flows through)."""
+        return ops.Copy.apply(self)
+
     def astype(self, dtype):
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError as e:
+            raise DTypeError(f"astype: {dtype!r} is not a dtype ({e})") from None
+        if dtype.kind not in _NUMERIC:
+            raise DTypeError(f"astype: a Tensor holds real numbers, not {dtype} (use "
+                             "t.numpy().astype(...) for an array of another kind)")
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # integers and booleans carry no gradient
-            return Tensor._make(self.data.astype(dtype))
+            return Tensor._make(self._data.astype(dtype))
         return ops.Cast.apply(self, dtype)
 
-    # ------------------------------------------------------------------ reductions
-    def sum(self, axis=None, keepdims=False): return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, keepdims=False): return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
-    def max(self, axis=None, keepdims=False): return ops.Max.apply(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, keepdims=False): return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+    def float(self):
+        """float32, as PyTorch's ``.float()`` (``double()`` is float64)."""
+        return self.astype(np.float32)
 
-    def logsumexp(self, axis=None, keepdims=False):
+    def double(self):
+        return self.astype(np.float64)
+
+    # ------------------------------------------------------------------ reductions
+    # numpy's names and rules (axis=, keepdims=); PyTorch's dim= and keepdim= mean the same
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_kw("sum", axis, keepdims, dim, keepdim)
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_kw("mean", axis, keepdims, dim, keepdim)
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_kw("prod", axis, keepdims, dim, keepdim)
+        return ops.Prod.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The maxima (values only, numpy's rule). With PyTorch's ``dim=`` the result refuses
+        to be unpacked as (values, indices): take ``t.argmax(dim=...)`` for the indices."""
+        return _extremum(self, ops.Max, "max", axis, keepdims, dim, keepdim)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The minima (values only; see max)."""
+        return _extremum(self, ops.Min, "min", axis, keepdims, dim, keepdim)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        axis, keepdims = _axis_kw("logsumexp", axis, keepdims, dim, keepdim)
         return ops.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis=-1): return ops.Softmax.apply(self, axis=axis)
-    def log_softmax(self, axis=-1): return ops.LogSoftmax.apply(self, axis=axis)
+    def var(self, axis=None, keepdims=False, ddof=None, *, dim=None, keepdim=None,
+            correction=None):
+        """mean((x - mean(x))**2) over axis, divided by n - ddof (numpy: ddof=0).
 
-    def argmax(self, axis=None):
-        """Indices of the maxima, as a plain integer numpy array (no gradient)."""
-        return np.argmax(self.data, axis=axis)
+        PyTorch's ``var(dim=...)`` divides by n - 1 by default: with ``dim=`` say which,
+        ``ddof=`` or ``correction=`` (the same number), or the call is an error."""
+        axis, keepdims = _axis_kw("var", axis, keepdims, dim, keepdim)
+        ddof = _ddof("var", ddof, correction, dim)
+        mean = self.mean(axis=axis, keepdims=True)
+        d = self - mean
+        n = int(np.prod([self.shape[a] for a in ops._axes(axis, self.ndim)]))
+        return (d * d).sum(axis=axis, keepdims=keepdims) / max(n - ddof, 0)
+
+    def std(self, axis=None, keepdims=False, ddof=None, *, dim=None, keepdim=None,
+            correction=None):
+        """sqrt(var(...)), with var's rule for ddof."""
+        ddof = _ddof("std", ddof, correction, dim)
+        return self.var(axis, keepdims, ddof, dim=dim, keepdim=keepdim).sqrt()
+
+    def cumsum(self, axis=None, *, dim=None):
+        """Cumulative sums along axis (numpy: the flattened tensor when axis is None)."""
+        axis, _ = _axis_kw("cumsum", axis, False, dim, None)
+        return ops.Cumsum.apply(self, axis=axis)
+
+    def softmax(self, axis=-1, *, dim=None):
+        return ops.Softmax.apply(self, axis=_axis_kw("softmax", axis, False, dim, None, -1)[0])
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        axis = _axis_kw("log_softmax", axis, False, dim, None, -1)[0]
+        return ops.LogSoftmax.apply(self, axis=axis)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Indices of the maxima, an integer Tensor (no gradient)."""
+        axis, keepdims = _axis_kw("argmax", axis, keepdims, dim, keepdim)
+        return Tensor._make(np.asarray(np.argmax(self._data, axis=axis, keepdims=keepdims)))
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Indices of the minima, an integer Tensor (no gradient)."""
+        axis, keepdims = _axis_kw("argmin", axis, keepdims, dim, keepdim)
+        return Tensor._make(np.asarray(np.argmin(self._data, axis=axis, keepdims=keepdims)))
+
+    def trace(self):
+        """The sum of the diagonal of a matrix."""
+        if self.ndim != 2:
+            raise ShapeError(f"trace: needs a matrix, got shape {self.shape}")
+        k = np.arange(min(self.shape))
+        return self[k, k].sum()
 
     # -------------------------------------------------------------------- movement
     def reshape(self, *shape):
@@ -396,24 +536,64 @@ class Tensor:
         shape = _shape_args(shape, "expand")
         return self if shape == self.shape else ops.Expand.apply(self, shape)
 
+    view = reshape  # PyTorch's name (a copy may be made; the gradient is the same)
+
+    def unsqueeze(self, dim):
+        """A new axis of size 1 at ``dim`` (in [-ndim - 1, ndim], as in PyTorch)."""
+        d = _axis(dim, self.ndim + 1, "unsqueeze")
+        return self.reshape(*self.shape[:d], 1, *self.shape[d:])
+
+    def squeeze(self, dim=None):
+        """Axes of size 1 removed: all of them, or ``dim`` (which must have size 1)."""
+        if dim is None:
+            return self.reshape(*[s for s in self.shape if s != 1])
+        d = _axis(dim, self.ndim, "squeeze")
+        if self.shape[d] != 1:
+            raise ShapeError(f"squeeze: axis {dim} of shape {self.shape} has size "
+                             f"{self.shape[d]}, not 1 (numpy's rule; PyTorch would leave it)")
+        return self.reshape(*self.shape[:d], *self.shape[d + 1:])
+
+    def repeat(self, repeats, axis=None):
+        """numpy's repeat: each element repeated ``repeats`` times along axis (flattened when
+        axis is None). PyTorch's ``t.repeat(2, 3)`` is numpy's tile: write ``t.tile(2, 3)``."""
+        if not _is_int(repeats) and not isinstance(repeats, (list, tuple, np.ndarray)):
+            raise ShapeError(f"repeat: repeats must be an integer or a sequence, got {repeats!r}")
+        if axis is None:
+            flat = self.reshape(-1)
+            return flat[np.repeat(np.arange(flat.shape[0]), repeats)]
+        a = _axis(axis, self.ndim, "repeat")
+        idx = np.repeat(np.arange(self.shape[a]), repeats)
+        return self[(slice(None),) * a + (idx,)]
+
+    def tile(self, *reps):
+        """numpy's tile: the whole tensor repeated ``reps`` times along each axis."""
+        reps = _shape_args(reps, "tile")
+        x = self.reshape(*(1,) * (len(reps) - self.ndim), *self.shape) if len(reps) > self.ndim \
+            else self
+        reps = (1,) * (x.ndim - len(reps)) + reps
+        idx = np.ix_(*[np.tile(np.arange(n), r) for n, r in zip(x.shape, reps)])
+        return x[idx]
+
     def __getitem__(self, idx):
         return ops.GetItem.apply(self, _index(idx))
 
 
 class _writable:
-    """Write into ``arr`` through the Tensor API even while a live graph holds it (or the
-    array it is a view of, as after detach()) read-only (function.py): the version bump
-    that follows makes that graph's backward refuse, instead of using the new values."""
+    """Write into ``arr`` through the Tensor API even while it is read-only because a live
+    graph holds it (function.py), or because it is a read-only view of such an array or of
+    an interior result (detach(), .data): the version bump that follows makes the graph's
+    backward refuse, instead of using the new values."""
 
     def __init__(self, arr):
-        chain = []  # arr and its bases, up to the array a graph locked
-        while arr is not None and not arr.flags.writeable:
+        chain = []  # arr and its read-only bases, up to the locked or a writeable one
+        while isinstance(arr, np.ndarray) and not arr.flags.writeable:
             chain.append(arr)
             if function.is_locked(arr):
                 break
-            arr = arr.base if isinstance(arr.base, np.ndarray) else None
+            arr = arr.base
         else:
-            chain = []  # not locked by a graph: the caller's own read-only array
+            if not isinstance(arr, np.ndarray):  # read-only all the way: not ours to open
+                chain = []
         self.chain = chain[::-1]  # the base first: a view becomes writeable after it
 
     def __enter__(self):
@@ -425,11 +605,54 @@ class _writable:
             a.flags.writeable = False
 
 
+def _axis_kw(op, axis, keepdims, dim, keepdim, default=None):
+    """numpy's axis=/keepdims= or PyTorch's dim=/keepdim= (the same meaning), not both."""
+    if dim is not None:
+        if axis is not default:
+            raise ArgumentError(f"{op}: give axis= (numpy's name) or dim= (PyTorch's), not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = bool(keepdim)
+    return axis, keepdims
+
+
+def _ddof(op, ddof, correction, dim):
+    if ddof is not None and correction is not None and ddof != correction:
+        raise ArgumentError(f"{op}: ddof={ddof} and correction={correction} disagree")
+    ddof = ddof if ddof is not None else correction
+    if ddof is None:
+        if dim is not None:
+            raise ArgumentError(
+                f"{op}: numpy's {op} divides by n (ddof=0), PyTorch's {op}(dim=...) by n - 1; "
+                f"say which: {op}(dim=..., ddof=0) or {op}(dim=..., correction=1)")
+        ddof = 0
+    return ddof
+
+
+class MaxValues(Tensor):
+    """What max(dim=...) / min(dim=...) return: the values, a Tensor that refuses to be
+    unpacked as PyTorch's (values, indices) pair."""
+    __slots__ = ()
+
+    def __iter__(self):
+        raise TypeError("max(dim=...) and min(dim=...) give the values only, as numpy's max "
+                        "does; for PyTorch's (values, indices) write values, indices = "
+                        "t.max(dim=d), t.argmax(dim=d)")
+
+
+def _extremum(t, op, name, axis, keepdims, dim, keepdim):
+    axis, keepdims = _axis_kw(name, axis, keepdims, dim, keepdim)
+    out = op.apply(t, axis=axis, keepdims=keepdims)
+    if dim is not None:
+        out.__class__ = MaxValues
+    return out
+
+
 def _compare(ufunc, symbol, a, b):
     """A comparison: a boolean Tensor (no gradient), numpy's broadcasting."""
     other = _data(_operand(b, f"comparison {symbol}"))
     try:
-        return Tensor._make(np.asarray(ufunc(a.data, other)))
+        return Tensor._make(np.asarray(ufunc(a._data, other)))
     except ValueError:
         raise ShapeError(f"comparison {symbol}: shapes {a.shape} and {np.shape(other)} do not "
                          "broadcast together") from None
@@ -497,7 +720,7 @@ def _index(idx):
 
 def _index_item(i):
     if isinstance(i, Tensor):
-        i = i.data
+        i = i._data
     if isinstance(i, list):
         i = np.asarray(i)
     if isinstance(i, np.ndarray) and i.dtype.kind == "f":
@@ -538,6 +761,35 @@ def stack(tensors, axis=0):
     return ops.Stack.apply(*_tensors(tensors), axis=axis)
 
 
+def cat(tensors, dim=0):
+    """PyTorch's name for concatenate."""
+    return concatenate(tensors, axis=dim)
+
+
+def einsum(subscripts, *operands):
+    """numpy's einsum (explicit 'ij,jk->ik' or implicit 'ij,jk'), with its gradient."""
+    return ops.Einsum.apply(*_tensors(operands), spec=subscripts)
+
+
+def tensordot(a, b, axes=2):
+    """numpy's tensordot: the sum over the last ``axes`` axes of a and the first of b (or
+    over the axes listed in the pair ``axes``), written as an einsum."""
+    a, b = _tensors([a, b])
+    if _is_int(axes):
+        axes = (list(range(a.ndim - axes, a.ndim)), list(range(axes)))
+    ax_a, ax_b = ([x] if _is_int(x) else list(x) for x in axes)
+    if len(ax_a) != len(ax_b):
+        raise ShapeError(f"tensordot: {len(ax_a)} axes of a against {len(ax_b)} of b")
+    letters = iter("abcdefghijklmnopqrstuvwxyz")
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(ax_a, ax_b):
+        sb[_axis(j, b.ndim, "tensordot")] = sa[_axis(i, a.ndim, "tensordot")]
+    summed = {sa[_axis(i, a.ndim, "tensordot")] for i in ax_a}
+    out = [c for c in sa if c not in summed] + [c for c in sb if c not in summed]
+    return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
 def zeros(*shape, requires_grad=False, dtype=np.float64):
     return Tensor(np.zeros(_factory_shape(shape, "zeros")), requires_grad=requires_grad, dtype=dtype)
 
@@ -554,7 +806,7 @@ def _factory_shape(shape, op):
 
 
 __all__ = ["Tensor", "DTypeError", "tensor", "where", "maximum", "minimum", "concatenate",
-           "stack", "zeros", "ones", "Function"]
+           "stack", "cat", "einsum", "tensordot", "zeros", "ones", "Function"]
 
 # The one import cycle of the package, paid once and in the open. ops.py subclasses
 # Function (function.py), whose nodes build Tensors; Tensor's operators call the ops and

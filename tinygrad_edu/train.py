@@ -19,6 +19,7 @@ import numpy as np
 from .data import batches
 from .modes import no_grad
 from .optim import ScipyOptimizer
+from .random import rng as random_rng
 from .tensor import Tensor
 
 __all__ = ["EarlyStopping", "GradientNormBelow", "History", "LossPlateau", "fit"]
@@ -209,7 +210,7 @@ def fit(model, loss_fn, X, y, *, optimizer, epochs, batch_size=None, X_val=None,
     else:
         for rule in rules:
             getattr(rule, "start", lambda model: None)(model)
-        rng = np.random.default_rng(random_state)
+        rng = random_rng(random_state)
         params = optimizer.params
         for _ in range(epochs):
             total, grad_sum = 0.0, [np.zeros_like(p.data) for p in params]

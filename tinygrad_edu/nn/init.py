@@ -5,10 +5,7 @@ He does the same for ReLU, which zeroes half of its inputs.
 """
 import numpy as np
 
-
-def rng(random_state=None):
-    """A numpy Generator from None, an int seed or a Generator (returned as is)."""
-    return np.random.default_rng(random_state)
+from ..random import rng
 
 
 def xavier_uniform(fan_in, fan_out, random_state=None, gain=1.0, dtype=np.float64):

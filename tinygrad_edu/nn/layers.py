@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
+from ..tensor import Tensor
 from .init import INITS
 from .module import Module, Parameter
 
@@ -20,15 +21,21 @@ class Linear(Module):
                  random_state=None, dtype=np.float64):
         if init not in INITS:
             raise ValueError(f"Linear: init must be one of {sorted(INITS)}, got {init!r}")
+        for name, n in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ArgumentError(f"Linear: {name} must be an integer >= 1, got {n!r}")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(INITS[init](in_features, out_features, random_state,
                                             dtype=dtype))
         self.bias = Parameter(np.zeros(out_features, dtype=dtype)) if bias else None
 
     def forward(self, x):
-        if x.shape[-1] != self.in_features:
+        if not isinstance(x, Tensor):
+            x = Tensor(x)  # lists and arrays, as the ops take them (DTypeError if not numbers)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ShapeError(f"Linear({self.in_features}, {self.out_features}): input of "
-                             f"shape {x.shape} has {x.shape[-1]} features, expected "
+                             f"shape {x.shape} has {x.shape[-1] if x.ndim else 'no'} features, "
+                             "expected "
                              f"{self.in_features}")
         y = x @ self.weight
         return y + self.bias if self.bias is not None else y
