@@ -1192,14 +1192,37 @@ def test_inplace_on_saved_tensor_then_backward_raises():
         z.sum().backward()
 
 
-@pytest.mark.parametrize("update", [lambda t: t.add_(1.0), lambda t: t.mul_(2.0),
-                                    lambda t: t.__isub__(1.0)])
+@pytest.mark.parametrize("update", [lambda t: t.add_(1.0), lambda t: t.mul_(2.0)])
 def test_inplace_update_of_a_tensor_that_requires_grad_is_refused_in_grad_mode(update):
     x = leaf([1.0, 2.0])
     for t in (x, x * 2.0):  # a leaf and an interior tensor
         with pytest.raises(tg.GradientError, match="in-place update"):
             update(t)
     assert x.data.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("op", ["+=", "-=", "*=", "/=", "**="])
+def test_augmented_assignment_of_a_leaf_that_requires_grad_is_refused_in_grad_mode(op):
+    x = leaf([1.0, 2.0])
+    with pytest.raises(tg.GradientError, match="in-place update of a leaf"):
+        exec(f"x {op} 2.0", {"x": x})  # noqa: S102
+    assert x.data.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("op, d", [  # d/dx of the new c: 2c + 1, c - 2, 2c, c / 2, c**2
+    ("+=", lambda x: 4.0), ("-=", lambda x: 2.0), ("*=", lambda x: 4.0),
+    ("/=", lambda x: 1.0), ("**=", lambda x: 8.0 * x)])
+def test_augmented_assignment_of_an_interior_tensor_rebinds_with_an_exact_gradient(op, d):
+    # c = 2x; c op= 2 (or c + 1 for +=): the name c now means the new value, as in PyTorch
+    x = leaf([1.0, 3.0])
+    c = x * 2.0
+    before = c
+    scope = {"c": c}
+    exec(f"c {op} (c + 1.0 if '{op}' == '+=' else 2.0)", scope)  # noqa: S102
+    c = scope["c"]
+    assert c is not before and before.data.tolist() == [2.0, 6.0]  # the old value is intact
+    c.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [d(1.0), d(3.0)])
 
 
 def test_augmented_assignment_is_in_place_under_no_grad():
@@ -1284,10 +1307,22 @@ def test_in_place_updates_refuse_values_that_carry_a_graph():
     w = leaf([1.0, 2.0])
     acc = tg.zeros(2)
     with pytest.raises(tg.GradientError, match="acc = acc \\+ x"):
-        acc += w * 2.0
+        acc.add_(w * 2.0)
     with pytest.raises(tg.GradientError, match="item assignment"):
         acc[0] = (w * w).sum()
     assert acc.data.tolist() == [0.0, 0.0]
+
+
+def test_total_plus_equals_loss_keeps_every_graph_exactly():
+    """The learner's loop `total += loss`: total is rebound to the sum, with its graph."""
+    w = leaf([1.0, 2.0])
+    zero = tg.zeros(())
+    total = zero
+    for k in (1.0, 2.0, 3.0):
+        total += (k * w).sum()
+    total.backward()
+    assert zero.data.item() == 0.0                      # the starting constant is untouched
+    np.testing.assert_array_equal(w.grad.data, [6.0, 6.0])  # 1 + 2 + 3 for each weight
 
 
 def test_gradients_of_two_inputs_are_separate_writable_arrays():

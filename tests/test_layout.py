@@ -17,9 +17,9 @@ import pytest
 import tinygrad_edu
 
 PACKAGE = pathlib.Path(tinygrad_edu.__file__).parent
-LEAVES = {"errors": set(), "modes": {"errors"}, "kernels": {"errors"}}
-CORE = {"autograd", "errors", "modes", "kernels", "tensor", "function", "ops", "reference",
-        "engine", "transforms", "functional", "testing"}
+LEAVES = {"errors": set(), "modes": {"errors"}, "kernels": {"errors"}, "random": set()}
+CORE = {"autograd", "errors", "modes", "kernels", "random", "tensor", "function", "ops",
+        "reference", "engine", "transforms", "creation", "functional", "testing"}
 
 
 def package_imports(path):

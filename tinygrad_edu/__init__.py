@@ -5,8 +5,11 @@ table, each op its formula), function.py and tensor.py (the node and the array t
 records it); engine.py and kernels.py hold the speed work, fenced and measured.
 """
 # ruff: noqa: I001  (the order matters: tensor.py first, it closes the core's one cycle)
-from .tensor import (Tensor, cat, concatenate, einsum, maximum, minimum, ones, stack, tensor,
-                     tensordot, where, zeros)
+from .tensor import (Tensor, cat, concatenate, einsum, maximum, minimum, stack, tensor,
+                     tensordot, where)
+from .creation import (arange, eye, full, linspace, ones, ones_like, rand, rand_like, randn,
+                       randn_like, zeros, zeros_like)
+from .random import manual_seed
 from .errors import AnomalyError, ArgumentError, DTypeError, GradientError, ShapeError
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .function import Function
@@ -23,4 +26,6 @@ __all__ = ["AnomalyError", "ArgumentError", "DTypeError", "Function", "GradientE
            "autograd", "cat", "concatenate", "einsum", "detect_anomaly", "enable_grad", "functional", "grad",
            "gradients", "hessian", "hvp", "is_grad_enabled", "jacobian", "load", "maximum",
            "minimum", "models", "nn", "no_grad", "ones", "optim", "reference", "save",
-           "stack", "tensor", "tensordot", "testing", "train", "value_and_grad", "viz", "where", "zeros"]
+           "stack", "tensor", "tensordot", "testing", "train", "value_and_grad", "viz", "where", "zeros",
+           "arange", "eye", "full", "linspace", "manual_seed", "ones_like", "rand", "rand_like",
+           "randn", "randn_like", "zeros_like"]

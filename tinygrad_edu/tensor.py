@@ -7,6 +7,7 @@ cycle of the package, closed at the bottom of this file.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -112,7 +113,21 @@ class Tensor:
     ``loss.backward()`` fills ``.grad`` of the leaves with d(loss)/d(leaf).
     """
 
-    __array_ufunc__ = None  # numpy on the left defers to Tensor: ndarray * Tensor -> Tensor
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        """numpy's functions on Tensors run the ops, with their gradients: np.sin(t),
+        ndarray * t, np.maximum(t, 0). ``p.data -= lr * p.grad`` writes into the array (the
+        version bump makes a stale graph refuse). Others name what to call instead."""
+        name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        if method != "__call__" or kwargs:
+            raise DTypeError(f"{name} on a Tensor: only plain calls of the ufuncs with a "
+                             "gradient are supported; use the Tensor's methods (t.sum(axis=...))")
+        if out is not None:
+            return _ufunc_into(ufunc, inputs, out)
+        fn = _UFUNCS.get(ufunc)
+        if fn is None:
+            raise DTypeError(f"{name} has no gradient here: write it with Tensor operations, or "
+                             "call it on t.numpy() for numbers without a gradient")
+        return fn(*inputs)
     __hash__ = object.__hash__  # == returns a Tensor; identity stays the hash
 
     # Every tensor has these three; the rest live in a __dict__ made only when one is set
@@ -123,7 +138,27 @@ class Tensor:
     _hooks = ()
     _retain = False
 
+    def __array_function__(self, func, types, args, kwargs):
+        """numpy's reductions and array functions on Tensors run the Tensor's own (with the
+        gradient): np.sum(t, axis=0), np.mean, np.concatenate([t, u]), ... Any other numpy
+        function sees the plain arrays (numbers, no gradient), as before."""
+        method = _ARRAY_FUNCTIONS.get(func)
+        if method is None:
+            args = [a._data if isinstance(a, Tensor) else a for a in args]
+            return func(*args, **kwargs)
+        for k in ("dtype", "out", "initial", "where"):
+            if kwargs.get(k) is not None:
+                raise DTypeError(f"np.{func.__name__}(..., {k}=...) on a Tensor is not "
+                                 f"supported: call it without {k}=")
+            kwargs.pop(k, None)
+        return method(*args, **kwargs)
+
     def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, (list, tuple)) and any(
+                isinstance(v, Tensor) and v.requires_grad for v in data):
+            warnings.warn("Tensor([...]) of tensors that require grad makes a constant: no "
+                          "gradient flows back to them; use tg.stack([...]) to keep the graph",
+                          UserWarning, stacklevel=2)
         self._data = as_numeric(data, "Tensor", dtype)
         self._ctx = None  # the Function node that produced this tensor (None for leaves)
         self.requires_grad = False
@@ -259,7 +294,14 @@ class Tensor:
 
     @property
     def grad(self):
-        """d(loss)/d(self) after a backward (a Tensor of this tensor's shape), or None."""
+        """d(loss)/d(self) after a backward (a Tensor of this tensor's shape), or None.
+
+        backward keeps it for leaves and for tensors that called ``retain_grad()``;
+        reading it on any other tensor warns, as PyTorch does."""
+        if self._grad is None and self._ctx is not None and not self._retain:
+            warnings.warn("The .grad of a tensor made by an op (not a leaf) is not kept by "
+                          "backward(); call t.retain_grad() before backward to keep it",
+                          UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -320,10 +362,27 @@ class Tensor:
         return self._inplace(lambda a, b, out, casting: np.copyto(out, b, casting=casting),
                              other)
 
-    # t -= u and friends update t in place (numpy semantics; a parameter needs no_grad)
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
+    # t += u, -=, *=, /= and **= alike. Where no gradient is involved (or under no_grad)
+    # they update t in place, numpy's way (a graph that saved t refuses afterwards). Where
+    # one is (total += loss, c += c + 1), the name t is rebound to the out-of-place result:
+    # the graph stays exact, as PyTorch's in-place ops on non-leaves are. Only a leaf that
+    # requires grad is refused: updating a parameter in place needs tg.no_grad().
+    def _iop(self, other, op, ufunc):
+        if state.grad_enabled and (self.requires_grad or (
+                isinstance(other, Tensor) and other.requires_grad)):
+            if self.requires_grad and self._ctx is None:
+                raise GradientError(
+                    f"in-place update of a leaf that requires grad (shape {self.shape}): write "
+                    "it under tg.no_grad() (as optimizers do: w -= lr * w.grad), or write "
+                    "w = w - ... to make a new tensor")
+            return op(self, other)
+        return self._inplace(ufunc, other)
+
+    def __iadd__(self, other): return self._iop(other, Tensor.__add__, np.add)
+    def __isub__(self, other): return self._iop(other, Tensor.__sub__, np.subtract)
+    def __imul__(self, other): return self._iop(other, Tensor.__mul__, np.multiply)
+    def __itruediv__(self, other): return self._iop(other, Tensor.__truediv__, np.divide)
+    def __ipow__(self, other): return self._iop(other, Tensor.__pow__, np.power)
 
     def zero_(self):
         return self.mul_(0.0)
@@ -561,7 +620,11 @@ class Tensor:
         if axis is None:
             flat = self.reshape(-1)
             return flat[np.repeat(np.arange(flat.shape[0]), repeats)]
-        a = _axis(axis, self.ndim, "repeat")
+        try:
+            a = _axis(axis, self.ndim, "repeat")
+        except ShapeError as e:
+            raise ShapeError(f"{e} (numpy's repeat(repeats, axis); PyTorch's t.repeat(2, 3) is "
+                             "numpy's tile: write t.tile(2, 3))") from None
         idx = np.repeat(np.arange(self.shape[a]), repeats)
         return self[(slice(None),) * a + (idx,)]
 
@@ -646,6 +709,60 @@ def _extremum(t, op, name, axis, keepdims, dim, keepdim):
     if dim is not None:
         out.__class__ = MaxValues
     return out
+
+
+def _binary(op, ufunc):
+    """np.<ufunc>(a, b) with a Tensor among a, b: the op ``op`` of ops.py."""
+    name = f"np.{ufunc.__name__}"
+    return ufunc, lambda a, b: getattr(ops, op).apply(_operand(a, name), _operand(b, name))
+
+
+def _comparison(ufunc, symbol):
+    return ufunc, lambda a, b: _compare(ufunc, symbol, a if isinstance(a, Tensor) else Tensor(a), b)
+
+
+_UFUNCS = dict([  # numpy's ufuncs that have an op, run as the Tensor spells them
+    _binary("Add", np.add), _binary("Sub", np.subtract), _binary("Mul", np.multiply),
+    _binary("Div", np.divide), _binary("Pow", np.power), _binary("MatMul", np.matmul),
+    _binary("Mod", np.remainder), _binary("Maximum", np.maximum),
+    _binary("Minimum", np.minimum),
+    (np.negative, Tensor.__neg__), (np.exp, Tensor.exp), (np.log, Tensor.log),
+    (np.sqrt, Tensor.sqrt), (np.absolute, Tensor.abs), (np.tanh, Tensor.tanh),
+    (np.sin, Tensor.sin), (np.cos, Tensor.cos), (np.tan, Tensor.tan), (np.log1p, Tensor.log1p),
+    (np.expm1, Tensor.expm1), (np.square, Tensor.square),
+    _comparison(np.equal, "=="), _comparison(np.not_equal, "!="), _comparison(np.less, "<"),
+    _comparison(np.less_equal, "<="), _comparison(np.greater, ">"),
+    _comparison(np.greater_equal, ">="),
+])
+
+
+_ARRAY_FUNCTIONS = {  # numpy's functions that the Tensor spells the same way
+    np.sum: Tensor.sum, np.mean: Tensor.mean, np.prod: Tensor.prod, np.max: Tensor.max,
+    np.min: Tensor.min, np.amax: Tensor.max, np.amin: Tensor.min, np.var: Tensor.var,
+    np.std: Tensor.std, np.cumsum: Tensor.cumsum, np.argmax: Tensor.argmax,
+    np.argmin: Tensor.argmin, np.transpose: Tensor.transpose, np.reshape: Tensor.reshape,
+    np.squeeze: Tensor.squeeze, np.repeat: Tensor.repeat, np.tile: Tensor.tile,
+    np.trace: Tensor.trace, np.clip: lambda t, a_min=None, a_max=None: Tensor.clip(t, a_min, a_max),
+    np.concatenate: lambda ts, axis=0: concatenate(ts, axis), np.stack: lambda ts, axis=0:
+        stack(ts, axis), np.where: lambda c, a, b: where(c, a, b),
+    np.einsum: lambda spec, *ops_, **kw: einsum(spec, *ops_),
+    np.tensordot: lambda a, b, axes=2: tensordot(a, b, axes),
+}
+
+
+def _ufunc_into(ufunc, inputs, out):
+    """ufunc(*inputs, out=...) with Tensors among the inputs: numpy's arithmetic written
+    into the output array (the micrograd update ``p.data -= lr * p.grad``), even while a
+    graph holds it read-only: the owner's version is bumped, so that graph refuses."""
+    arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+    outs = tuple(o._data if isinstance(o, Tensor) else o for o in out)
+    lock = function.lock_on(outs[0])
+    with _writable(outs[0]):
+        result = ufunc(*arrays, out=outs)
+    if lock is not None and lock.vc is not None:
+        lock.vc[0] += 1
+        lock.vc[1] = mutations.bump()
+    return result
 
 
 def _compare(ufunc, symbol, a, b):
@@ -790,21 +907,6 @@ def tensordot(a, b, axes=2):
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
 
 
-def zeros(*shape, requires_grad=False, dtype=np.float64):
-    return Tensor(np.zeros(_factory_shape(shape, "zeros")), requires_grad=requires_grad, dtype=dtype)
-
-
-def ones(*shape, requires_grad=False, dtype=np.float64):
-    return Tensor(np.ones(_factory_shape(shape, "ones")), requires_grad=requires_grad, dtype=dtype)
-
-
-def _factory_shape(shape, op):
-    shape = _shape_args(shape, op)
-    if any(s < 0 for s in shape):
-        raise ShapeError(f"{op}: sizes must be >= 0, got {shape}")
-    return shape
-
-
 __all__ = ["Tensor", "DTypeError", "tensor", "where", "maximum", "minimum", "concatenate",
            "stack", "cat", "einsum", "tensordot", "zeros", "ones", "Function"]
 
@@ -813,4 +915,5 @@ __all__ = ["Tensor", "DTypeError", "tensor", "where", "maximum", "minimum", "con
 # backward() calls the engine, which builds Tensors too. All three import this module,
 # so they are imported here, after Tensor exists.
 from . import engine, function, ops
+from .creation import ones, zeros  # (tg.tensor.zeros: likewise)
 from .function import Function  # (tg.tensor.Function: an import path of earlier versions)
