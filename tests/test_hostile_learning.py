@@ -16,29 +16,15 @@ import zipfile
 
 import numpy as np
 import pytest
+from test_hostile_core import raises  # (tests/ is on the path: the one helper, shared)
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
+from tinygrad_edu.errors import ArgumentError
 from tinygrad_edu.io import SerializationError
 from tinygrad_edu.nn import functional as F
 
-try:
-    from tinygrad_edu.errors import ArgumentError
-except ImportError:  # not there yet: the tests that expect it fail clearly
-    class ArgumentError(ValueError):
-        """Placeholder: tinygrad_edu.errors.ArgumentError does not exist yet."""
-
-
 # ------------------------------------------------------------------------------ helpers
-
-def raises(exc, fn, *patterns):
-    """fn() raises exc, and its message contains every regex pattern (case-insensitive)."""
-    with pytest.raises(exc) as info:
-        fn()
-    msg = str(info.value)
-    missing = [p for p in patterns if not re.search(p, msg, re.IGNORECASE | re.DOTALL)]
-    assert not missing, f"the message {msg!r} does not contain {missing}"
-    return info.value
 
 
 def leaf(values):

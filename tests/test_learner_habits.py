@@ -99,7 +99,7 @@ def test_max_with_dim_gives_values_and_refuses_to_be_unpacked_as_values_indices(
     x = tg.Tensor([[1.0, 5.0], [7.0, 0.0]])
     assert x.max(dim=1).tolist() == [5.0, 7.0]
     with pytest.raises(TypeError, match="argmax"):
-        values, indices = x.max(dim=1)
+        _values, _indices = x.max(dim=1)
 
 
 def test_var_with_dim_asks_which_divisor():
