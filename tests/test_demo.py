@@ -11,7 +11,7 @@ import pytest
 from tinygrad_edu.__main__ import main
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PICTURES = ["graph.svg", "network.svg", "loss.png", "boundary.png"]
+PICTURES = ["graph.svg", "network.svg", "loss.png", "boundary.png", "rbm_filters.png"]
 HAS_DOT = shutil.which("dot") is not None
 
 
@@ -26,7 +26,7 @@ def has_matplotlib():
 def check_story(text):
     """The steps of the story, numbered, with the numbers that tell it."""
     steps = re.findall(r"^(\d)\. ", text, flags=re.MULTILINE)
-    assert steps == [str(k) for k in range(1, 9)], steps
+    assert steps == [str(k) for k in range(1, 10)], steps
     assert re.search(r"XOR:\s+accuracy (50|75)%", text)                 # 2. a line fails
     assert "ln 2" in text                                                # 3. cross-entropy
     assert re.search(r"loss 0\.693 → 0\.0\d\d", text)                    # 4. gradient descent
@@ -38,6 +38,9 @@ def check_story(text):
     assert re.search(r"z1 ≈ .*z2 .*z3 ", text)                           #    its hidden units
     assert "dL/dw = (y − t)·x" in text                                   # 7. backpropagation
     assert "517,000 weights" in text                                     # 8. capacity
+    m = re.search(r"9\. Part 3.*\n.*largest difference (\S+)\);\n.*error (\S+) → (\S+) in",
+                  text)                                                  # 9. an RBM learns
+    assert m and float(m.group(1)) < 1e-12 and float(m.group(3)) < float(m.group(2)), text
 
 
 @pytest.mark.skipif(not HAS_DOT or not has_matplotlib(), reason="needs Graphviz and matplotlib")

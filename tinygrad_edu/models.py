@@ -495,3 +495,8 @@ class MLPClassifier(_MLP, _Classifier):
 class MLPRegressor(_MLP, _Regressor):
     """A multi-layer perceptron for regression: a linear output on learned features,
     trained on half the mean squared error."""
+
+
+from .rbm import BernoulliRBM, DBNClassifier
+
+__all__ += ["BernoulliRBM", "DBNClassifier"]

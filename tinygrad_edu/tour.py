@@ -26,7 +26,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 
-from . import data, models, nn, viz
+from . import data, models, nn, rbm, viz
 from . import functional as F
 
 DEFAULT_OUT = "tinygrad_edu_out"
@@ -263,8 +263,29 @@ def capacity(tour):
         "samples.")
 
 
+def boltzmann_machine(tour):
+    """Part 3: a restricted Boltzmann machine learns features from unlabelled digits, and
+    contrastive divergence is the engine's gradient of a difference of free energies."""
+    X, _ = data.load_digits()                                   # 1,797 8x8 digits in [0, 1]
+    model = tg.models.BernoulliRBM(n_components=36, learning_rate=0.06, n_iter=5,
+                                   random_state=0).fit(X)
+    W, b, c = model.components_, model.intercept_visible_, model.intercept_hidden_
+    v_data, v_model = X[:10], model.gibbs(X[:10])               # data and a Gibbs sample
+    h_data, h_model = (1 / (1 + np.exp(-(v @ W.T + c))) for v in (v_data, v_model))
+    dW, _, _ = rbm.cd_gradient(v_data, v_model, W, b, c)       # the engine's gradient
+    textbook = (h_data.T @ v_data - h_model.T @ v_model) / 10   # <h v>_data - <h v>_model
+    err = model.history_["reconstruction_error"]
+    tour.heading("Part 3, a restricted Boltzmann machine: F(v) = −v·b − Σ softplus(c + Wv); "
+                 "the engine's gradient")
+    say(f"   of mean F(data) − mean F(model) is contrastive divergence, <hv>_data − "
+        f"<hv>_model (largest difference {np.abs(dW + textbook).max():.0e});")
+    say(f"   reconstruction error {err[0]:.3f} → {err[-1]:.3f} in {len(err)} epochs")
+    say(tour.pics.listed(tour.pics.plot(lambda: viz.plot_rbm_filters(model), "rbm_filters.png"))
+        or "")
+
+
 STEPS = (logistic_unit, only_a_line, cross_entropy, gradient_descent, hand_made_feature,
-         hidden_layer, backpropagation, capacity)
+         hidden_layer, backpropagation, capacity, boltzmann_machine)
 
 
 # ---------------------------------------------------------------------------- the run

@@ -20,8 +20,9 @@ from .plots import (
     plot_history,
     plots_available,
 )
+from .rbm import plot_gibbs_chain, plot_rbm_filters, plot_rbm_history
 
 __all__ = ["ComputationGraph", "Explanation", "GraphTooLargeError", "GraphvizNotFoundError",
            "NetworkDiagram", "draw_graph", "draw_network", "explain", "plot_activations",
            "plot_decision_boundary", "plot_first_layer", "plot_history", "plots_available", "render",
-           "save_source"]
+           "save_source", "plot_gibbs_chain", "plot_rbm_filters", "plot_rbm_history"]
