@@ -10,6 +10,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import viz
 from tinygrad_edu.viz import GraphTooLargeError, GraphvizNotFoundError
+from tinygrad_edu.viz.graphwalk import walk
 
 # ---- reading the DOT text ----------------------------------------------------------------
 # Node ids: t<id> for tensors, f<id> for ops, c<id>_<i> for constants, more_nodes for the
@@ -25,7 +26,7 @@ def edges(g):
 
 def label_of(g, node_id):
     """The text of a node's (HTML) label, without the tags."""
-    line = next(ln for ln in g.source.splitlines() if ln.startswith(f"\t{node_id} ["))
+    line = next(ln for ln in g.source.splitlines() if ln.lstrip("\t").startswith(f"{node_id} ["))
     label = re.search(r"label=<(.*)> tooltip=", line).group(1)
     return re.sub(r"<[^>]*>", " ", label)
 
@@ -441,12 +442,180 @@ def test_explain_errors():
         viz.explain(w * 2)
 
 
+# ---- one set of names for the picture and the text -----------------------------------------
+
+def drawn_names(g):
+    """{node id: name} of every tensor box (its bold first line), wherever it is nested."""
+    return dict(re.findall(r"^\s*(t\d+) \[label=<<b>([^<]*)</b>", g.source, flags=re.MULTILINE))
+
+
+def edge_labels(g):
+    """{(source, destination): label} of the labelled edges."""
+    found = re.findall(r'^\s*(\S+) -> (\S+) \[label=" (\S+) "', g.source, flags=re.MULTILINE)
+    return {(src, dst): label for src, dst, label in found}
+
+
+def test_draw_graph_and_explain_name_every_tensor_alike():
+    x = tg.Tensor([1.0, 2.0])
+    w = tg.Tensor([0.5, -0.3], requires_grad=True)
+    b = tg.Tensor(0.1, requires_grad=True)
+    y = (x @ w + b).sigmoid()          # x @ w and x @ w + b have no name of their own
+    loss = -(y.log())                  # nor has log(y)
+    text = viz.explain(loss, names=locals())
+    g = viz.draw_graph(loss, names=locals())
+    drawn = drawn_names(g)
+    assert set(drawn.values()) == set(text.names) == {"x", "w", "b", "y", "loss", "t1", "t2",
+                                                      "t3"}
+    for name, t in text.names.items():         # the same tensor under the same name
+        assert drawn[tid(t)] == name
+        assert re.search(rf"^  {name} += ", text, flags=re.MULTILINE)
+    assert drawn[tid(loss.grad_fn.parents[0])] == "t3"     # numbered in the walk's order
+
+
+def test_unnamed_tensors_get_the_same_numbers_in_both():
+    *_, loss = logistic_unit()
+    text, g = viz.explain(loss), viz.draw_graph(loss)
+    drawn = drawn_names(g)
+    assert {drawn[tid(t)] for t in text.names.values()} == set(text.names)
+    assert {name: tid(t) for name, t in text.names.items()} == {n: i for i, n in drawn.items()}
+    assert text.names["L"] is loss and "L" in drawn.values()
+    assert sorted(n for n in drawn.values() if n != "L") == [f"t{k}" for k in range(1, 8)]
+
+
+def test_generated_names_skip_the_users_own():
+    t1 = tg.Tensor(2.0, requires_grad=True)
+    L = t1 * 3.0 + 1.0                       # the user took t1 and L
+    text, g = viz.explain(L, names={"t1": t1}), viz.draw_graph(L, names={"t1": t1})
+    assert set(drawn_names(g).values()) == set(text.names) == {"t1", "t2", "L"}
+
+
+def test_op_edges_keep_the_formulas_letters_when_nothing_clashes():
+    p = tg.Tensor(2.0, requires_grad=True)
+    q = tg.Tensor(3.0, requires_grad=True)
+    r = p - q
+    g = viz.draw_graph(r, names=locals())
+    sub = f"f{id(r.grad_fn)}"
+    assert edge_labels(g) == {(tid(p), sub): "a", (tid(q), sub): "b"}
+    assert "da = g" in label_of(g, sub) and "db = -g" in label_of(g, sub)
+
+
+def test_op_edges_never_use_a_letter_that_names_another_tensor():
+    a = tg.Tensor(2.0, requires_grad=True)
+    b = tg.Tensor(3.0, requires_grad=True)
+    d = b - a                          # Sub calls its inputs a and b: here the other way round
+    g = viz.draw_graph(d, names=locals())
+    sub = f"f{id(d.grad_fn)}"
+    labels = edge_labels(g)
+    assert labels.get((tid(b), sub)) != "a" and labels.get((tid(a), sub)) != "b"
+    rules = label_of(g, sub)           # the rules speak of the user's tensors instead
+    assert "db = g" in rules and "da = -g" in rules
+
+    w = tg.Tensor(0.5, requires_grad=True)
+    x = tg.Tensor(3.0)
+    a = w * x                          # Mul's 'a' is w, but the user's a is the product
+    g = viz.draw_graph(a, names=locals())
+    mul = f"f{id(a.grad_fn)}"
+    assert "a" not in edge_labels(g).values()
+    assert "dw = g * x" in label_of(g, mul) and "dx = g * w" in label_of(g, mul)
+    assert "da = g * b" not in label_of(g, mul)
+    drawn = drawn_names(g)             # every tensor box still says which tensor it is
+    assert drawn == {tid(w): "w", tid(x): "x", tid(a): "a"}
+
+
+# ---- wrapping long chains ------------------------------------------------------------------
+
+def rows_of(g):
+    """{node id: row} from the wrapped graph's row subgraphs."""
+    rows = {}
+    for r, body in re.findall(r"subgraph row_(\d+) \{(.*?)\n\t\}", g.source, flags=re.DOTALL):
+        for node in re.findall(r"^\s*(\w+) \[label=", body, flags=re.MULTILINE):
+            rows[node] = int(r)
+    return rows
+
+
+def test_wrap_starts_a_new_row_after_every_n_ops():
+    x, y = chain(20)
+    g = viz.draw_graph(y, wrap=6, names=locals())
+    rows = rows_of(g)
+    vertex = [v for v in walk(y)]                   # x, op 1, t1, op 2, t2, ...
+    for k, v in enumerate(vertex):
+        node = tid(v) if isinstance(v, tg.Tensor) else f"f{id(v)}"
+        assert rows[node] == max(k - 1, 0) // 12, k  # 6 ops and their outputs a row
+    assert max(rows.values()) == 3                  # 20 ops: rows of 6, 6, 6 and 2
+    for src, dst in edges(g):                       # nothing runs across rows ...
+        if src in rows and dst in rows:
+            assert rows[src] == rows[dst], (src, dst)
+    ghosts = [n for n in rows if n.startswith("r")]  # ... a row begins with its first input again
+    assert len(ghosts) == 3
+    assert all(label_of(g, n).strip().startswith("↪") for n in ghosts)
+    unwrapped = viz.draw_graph(y, names=locals())
+    assert "row_" not in unwrapped.source and "↪" not in unwrapped.source
+
+
+def test_a_parameter_used_again_rows_later_appears_there_again():
+    w = tg.Tensor(0.5, requires_grad=True)
+    y = w * 2.0
+    for _ in range(8):
+        y = y.tanh()
+    L = y * w                                       # w is used in the first and the last op
+    g = viz.draw_graph(L, wrap=4, names=locals())
+    rows = rows_of(g)
+    last = f"f{id(L.grad_fn)}"
+    assert rows[tid(w)] == 0 and rows[last] == 2
+    assert (tid(w), last) not in edges(g)
+    (ghost,) = [src for src, dst in edges(g) if dst == last and src.startswith("r")
+                and "w" in label_of(g, src)]
+    assert rows[ghost] == 2 and "↪ w" in label_of(g, ghost)
+    assert label_of(g, ghost).count("0.5") == 0     # a reminder, not a second copy
+
+
+def test_wrap_checks_its_argument():
+    *_, loss = logistic_unit()
+    for bad in (1, 0, 2.5, "4", True):
+        with pytest.raises(ValueError, match="wrap"):
+            viz.draw_graph(loss, wrap=bad)
+    assert viz.draw_graph(loss, wrap=None).source == viz.draw_graph(loss).source
+
+
+def node_boxes(g):
+    """{node: (x, y)} of the laid-out picture, from dot's plain output (inches)."""
+    boxes = {}
+    for line in g.pipe(format="plain").decode().splitlines():
+        parts = line.split()
+        if parts[0] == "node":
+            boxes[parts[1].strip('"')] = (float(parts[2]), float(parts[3]))
+    return boxes
+
+
+def picture_size(g):
+    head = g.pipe(format="plain").decode().splitlines()[0].split()
+    return float(head[2]), float(head[3])           # graph scale width height
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_wrapped_rows_are_laid_out_one_after_another(rankdir, dot):
+    _x, y = chain(24)
+    g = viz.draw_graph(y, wrap=8, rankdir=rankdir)
+    rows, at = rows_of(g), node_boxes(g)
+    across = 1 if rankdir == "LR" else 0            # rows stack downwards (LR) or rightwards (TB)
+    sign = -1 if rankdir == "LR" else 1              # (plain output's y grows upwards)
+    for r in range(max(rows.values())):
+        this = [sign * at[n][across] for n, k in rows.items() if k == r]
+        after = [sign * at[n][across] for n, k in rows.items() if k == r + 1]
+        assert np.mean(this) < np.mean(after), r
+        if rankdir == "LR":                          # flat rows: not even one box overlaps
+            assert max(this) < min(after), r
+    along = 0 if rankdir == "LR" else 1
+    long_side = picture_size(viz.draw_graph(y, rankdir=rankdir))[along]
+    assert picture_size(g)[along] < long_side / 2.5  # three rows: about a third as long
+
+
 # ---- layering ------------------------------------------------------------------------------
 
 def test_viz_imports_only_the_core_at_import_time():
     """nn, train and models import viz's drawings later, never the other way round."""
-    allowed = {"autograd", "errors", "modes", "kernels", "tensor", "function", "ops",
-               "reference", "engine", "transforms", "functional"}  # the core's rooms
+    allowed = {"autograd", "errors", "modes", "kernels", "random", "tensor", "function", "ops",
+               "reference", "engine", "transforms", "creation", "functional"}  # the core
     for path in pathlib.Path(viz.__file__).parent.glob("*.py"):
         for stmt in ast.parse(path.read_text()).body:       # module level only
             if isinstance(stmt, ast.ImportFrom) and stmt.level == 2:

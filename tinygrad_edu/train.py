@@ -55,6 +55,24 @@ class History:
         names = ["loss", "grad_norm", "val_loss", "metric", "val_metric"]
         return "  ".join(f"{n} {getattr(self, n)[-1]:.4g}" for n in names if getattr(self, n))
 
+    def __repr__(self):
+        """One line, however long the run: 'History(epochs=120, loss=0.6931→0.0121
+        (min 0.0119), ..., best_epoch=117, stopped_by='LossPlateau')'. Each curve
+        shows its first and last value, and its best (min for losses, max for metrics)."""
+        parts = [f"epochs={self.epochs}"]
+        for name in ("loss", "val_loss", "metric", "val_metric"):
+            values = getattr(self, name)
+            if values:
+                best = (max if "metric" in name else min)(values)
+                text = f"{name}={values[0]:.4g}→{values[-1]:.4g}" if len(values) > 1 \
+                    else f"{name}={values[0]:.4g}"
+                if best not in (values[0], values[-1]):
+                    text += f" ({'max' if 'metric' in name else 'min'} {best:.4g})"
+                parts.append(text)
+        if self.epochs:
+            parts += [f"best_epoch={self.best_epoch}", f"stopped_by={self.stopped_by!r}"]
+        return f"History({', '.join(parts)})"
+
 
 class GradientNormBelow:
     """Stop when the norm of the (epoch's mean) gradient falls below ``tol``."""
@@ -124,16 +142,22 @@ class EarlyStopping(LossPlateau):
 
 class _Progress:
     """A tqdm bar when tqdm is installed (``progress=True``), else a printed line every
-    ``every`` epochs (``progress=every``, or a tenth of the run)."""
+    ``every`` epochs (``progress=every``, or a tenth of the run). Either ends with a
+    line that says why training stopped.
+
+    The bar is ``tqdm.auto``'s: the notebook widget in Jupyter (when ipywidgets is
+    installed), text elsewhere.
+    """
 
     def __init__(self, progress, total):
         self.bar, self.total, self.every = None, total, int(progress or 0)
         if progress is True:
             try:
-                from tqdm import tqdm
-                self.bar = tqdm(total=total, desc="fit", unit="epoch")
+                tqdm = _tqdm_auto()
             except ImportError:
                 self.every = max(1, total // 10)
+            else:
+                self.bar = tqdm(total=total, desc="fit", unit="epoch")
 
     def update(self, history):
         if self.bar is not None:
@@ -143,10 +167,24 @@ class _Progress:
             print(f"epoch {history.epochs}/{self.total}  {history.last()}", flush=True)
 
     def close(self, history):
+        line = f"stopped after epoch {history.epochs}: {history.reason}"
         if self.bar is not None:
             self.bar.close()
+            if history.reason:  # beside the bar: stderr in a terminal, under the widget in Jupyter
+                print(line, file=self.bar.fp, flush=True)
         elif self.every and history.reason:
-            print(f"stopped after epoch {history.epochs}: {history.reason}", flush=True)
+            print(line, flush=True)
+
+
+def _tqdm_auto():
+    """``tqdm.auto.tqdm``; without ipywidgets in Jupyter it is the text bar, quietly."""
+    import warnings
+
+    from tqdm import TqdmWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmWarning)  # "IProgress not found": text it is
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 def _train_step(model, loss_fn, optimizer, Xb, yb):
@@ -184,7 +222,8 @@ def fit(model, loss_fn, X, y, *, optimizer, epochs, batch_size=None, X_val=None,
     once), shuffled with ``random_state`` when ``shuffle``: the same seed, the same run.
     ``metric(output, y) -> float`` takes the model's numpy output. After each epoch,
     every rule in ``stopping`` is asked whether to stop. ``progress``: False, True (a
-    tqdm bar, or lines if tqdm is missing) or N (a line every N epochs).
+    tqdm.auto bar, a widget in Jupyter; lines if tqdm is missing) or N (a line every N
+    epochs); either ends with a line that says why training stopped.
 
     A ``ScipyOptimizer`` (L-BFGS, conjugate gradient) trains full batch in one
     ``step(closure)`` of at most ``epochs`` iterations (it sets its ``max_iter``);

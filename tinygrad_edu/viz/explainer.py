@@ -15,7 +15,7 @@ from ..tensor import Tensor
 from .fmt import fmt_array, fmt_constant, fmt_num, fmt_shape
 from .formula import formula_of, reduction_text, substitute, with_reduction
 from .graphwalk import backprop, is_parameter, walk
-from .names import resolve_names, tensor_name
+from .names import graph_names
 
 
 class GraphTooLargeError(ValueError):
@@ -26,16 +26,18 @@ class Explanation(str):
     """The text written by `explain` (a str), with the gradients it computed.
 
     ``grad(t)`` is d(output)/dt as a numpy array (None for a tensor that needs no
-    gradient); ``gradients`` maps each tensor's name in the text to that array.
-    In the REPL and in Jupyter it shows as plain text.
+    gradient); ``gradients`` maps each tensor's name in the text to that array, and
+    ``names`` each name to its tensor (the names `draw_graph` writes for the same
+    graph and ``names=``). In the REPL and in Jupyter it shows as plain text.
     """
 
     def __new__(cls, text, grads=None, tensors=None, names=None):
         self = super().__new__(cls, text)
         self._grads = grads or {}
         self._tensors = tensors or []  # keeps the ids in _grads valid
-        self.gradients = {names[id(t)]: grads[id(t)] for t in self._tensors
-                          if id(t) in self._grads} if names else {}
+        self.names = {names[id(t)]: t for t in self._tensors} if names else {}
+        self.gradients = {n: self._grads[id(t)] for n, t in self.names.items()
+                          if id(t) in self._grads}
         return self
 
     def grad(self, tensor):
@@ -59,7 +61,8 @@ def explain(loss, names=None, *, print=False, file=None, max_nodes=50):
 
     loss       a one-element Tensor that requires grad.
     names      names for the tensors, as for draw_graph (``names=locals()``); the
-               output is called L and other unnamed tensors t1, t2, ...
+               output is called L and other unnamed tensors t1, t2, ..., the names
+               that draw_graph writes in its boxes.
     print      also print the text (to stdout).
     file       write the text to this open text file instead of stdout.
     max_nodes  refuse graphs with more tensors and ops than this (default 50).
@@ -83,7 +86,7 @@ def explain(loss, names=None, *, print=False, file=None, max_nodes=50):
             f"{n_ops} ops); writing every step out is only readable up to max_nodes="
             f"{max_nodes}. Try explain() on a smaller piece (one layer, one sample), pass "
             "max_nodes=None if you really want it all, or look at draw_graph(loss).")
-    names = _all_names(order, loss, resolve_names(names))
+    names = graph_names(order, loss, names)
     grads, paths = backprop(loss, order)
     tensors = [v for v in order if isinstance(v, Tensor)]
     L = names[id(loss)]
@@ -126,28 +129,6 @@ def explain(loss, names=None, *, print=False, file=None, max_nodes=50):
     elif print:
         builtins.print(text, end="")
     return result
-
-
-# ----------------------------------------------------------------------- names
-def _all_names(order, loss, given):
-    names, used = {}, set(given.values())
-    for v in order:
-        if isinstance(v, Tensor):
-            name = tensor_name(v, given)
-            if name is not None:
-                names[id(v)] = name
-                used.add(name)
-    if id(loss) not in names:
-        names[id(loss)] = next(n for n in ("L", "loss", "out", "L_") if n not in used)
-        used.add(names[id(loss)])
-    k = 0
-    for v in order:
-        if isinstance(v, Tensor) and id(v) not in names:
-            k += 1
-            while f"t{k}" in used:
-                k += 1
-            names[id(v)] = f"t{k}"
-    return names
 
 
 def _arr(a):

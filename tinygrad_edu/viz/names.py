@@ -1,4 +1,9 @@
-"""The names viz writes for tensors: the user's own, from locals(), a mapping or a module."""
+"""The names viz writes for tensors: the user's own, from locals(), a mapping or a module,
+and for the others L (the output) and t1, t2, ... in the order of the walk.
+
+`graph_names` is the one place that names a graph's tensors: `draw_graph` and `explain`
+both call it, so the picture and the text call every value by the same name.
+"""
 from __future__ import annotations
 
 import collections.abc
@@ -74,3 +79,32 @@ def tensor_name(t, names):
         attr = getattr(t, "name", None)
         name = attr if isinstance(attr, str) and attr else None
     return name
+
+
+def graph_names(order, output, names=None):
+    """{id(tensor): name} for every tensor in ``order`` (a `walk` of ``output``).
+
+    The user's names (``names`` as for `resolve_names`, or a tensor's ``name``
+    attribute) come first; an unnamed ``output`` is called L (or loss, out, L_ when
+    taken) and the other unnamed tensors t1, t2, ... in the order of the walk, skipping
+    any name the user took.
+    """
+    given = resolve_names(names)
+    result, used = {}, set(given.values())
+    for v in order:
+        if isinstance(v, Tensor):
+            name = tensor_name(v, given)
+            if name is not None:
+                result[id(v)] = name
+                used.add(name)
+    if id(output) not in result:
+        result[id(output)] = next(n for n in ("L", "loss", "out", "L_") if n not in used)
+        used.add(result[id(output)])
+    k = 0
+    for v in order:
+        if isinstance(v, Tensor) and id(v) not in result:
+            k += 1
+            while f"t{k}" in used:
+                k += 1
+            result[id(v)] = f"t{k}"
+    return result

@@ -2,13 +2,16 @@
 
 matplotlib is optional: it is imported when a plot is asked for, and a missing
 matplotlib is an ImportError that says ``pip install matplotlib``. Each function
-returns the matplotlib ``Figure`` (it shows itself in Jupyter; ``fig.savefig("a.png")``
-writes it). Pass ``ax=`` to draw into axes of your own. On a machine without a
-display the non-interactive 'Agg' backend is used.
+returns a matplotlib ``Figure`` (``fig.savefig("a.png")`` writes it) of the class
+`Figure` below: left as a cell's value it shows itself as a picture in Jupyter, also
+in a fresh kernel where ``%matplotlib inline`` never ran. Pass ``ax=`` to draw into
+axes of your own. On a machine without a display the non-interactive 'Agg' backend
+is used.
 """
 from __future__ import annotations
 
 import collections.abc
+import io
 import math
 import os
 import sys
@@ -51,21 +54,62 @@ def plots_available():
     return True
 
 
+_FIGURE_CLASS = None
+
+
+def _figure_class():
+    """The `Figure` class, made once, when matplotlib is first needed."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is not None:
+        return _FIGURE_CLASS
+    import matplotlib.figure
+
+    class Figure(matplotlib.figure.Figure):
+        """A matplotlib Figure that Jupyter shows as a PNG picture when it is a cell's value.
+
+        IPython asks an object for ``_repr_png_``; a plain Figure has none, and only
+        after ``%matplotlib inline`` does IPython know how to draw one. The picture is
+        the one ``savefig`` writes (tight bounding box, the figure's dpi). A figure that
+        pyplot manages (made with a window or widget backend) gives None: its backend
+        shows it itself, and it is not shown twice.
+        """
+
+        def _repr_png_(self):
+            if getattr(self.canvas, "manager", None) is not None:
+                return None
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", bbox_inches="tight")
+            return buffer.getvalue()
+
+    Figure.__module__, Figure.__qualname__ = __name__, "Figure"  # pickle finds it here
+    _FIGURE_CLASS = Figure
+    return Figure
+
+
+def __getattr__(name):
+    # ``plots.Figure`` is made on first use, so that importing viz needs no matplotlib
+    if name == "Figure":
+        _matplotlib()
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _new_figure(figsize, nrows=1, ncols=1):
-    """A Figure and its axes.
+    """A `Figure` and its axes.
 
     With a window backend the figure comes from pyplot (so ``plt.show()`` shows it);
     otherwise (Agg, Jupyter's inline backend) it is a free-standing Figure, which
-    pyplot does not keep alive and Jupyter shows once, as the cell's value.
+    pyplot does not keep alive and which Jupyter shows once, as the cell's value (the
+    inline backend shows only pyplot's figures at the end of a cell).
     """
     mpl = _matplotlib()
     backend = mpl.get_backend().lower()
+    cls = _figure_class()
     if backend in _NON_GUI or "inline" in backend:
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=figsize, layout="constrained")
+        fig = cls(figsize=figsize, layout="constrained")
     else:
         import matplotlib.pyplot as plt
-        fig = plt.figure(figsize=figsize, layout="constrained")
+        fig = plt.figure(figsize=figsize, layout="constrained", FigureClass=cls)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes
 
