@@ -28,8 +28,11 @@ def build(fw, n, d):
         def step():
             nonlocal w, b
             z = X @ w + b
-            loss = np.mean(np.logaddexp(0.0, z) - t * z)   # E = mean(log(1 + e^z) - t z)
-            dz = (1.0 / (1.0 + np.exp(-z)) - t) / n         # dE/dz = (sigmoid(z) - t)/n
+            e = np.exp(-np.abs(z))                          # one exp, never overflows
+            # E = mean(log(1 + e^z) - t z), softplus(z) = max(z, 0) + log1p(e^-|z|)
+            loss = np.mean(np.maximum(z, 0.0) + np.log1p(e) - t * z)
+            # dE/dz = (sigmoid(z) - t)/n, sigmoid(z) from the same e: 1/(1+e) or e/(1+e)
+            dz = (np.where(z >= 0, 1.0, e) / (1.0 + e) - t) * (1.0 / n)
             w -= LR * (X.T @ dz)
             b -= LR * dz.sum(axis=0)
             return loss, w
