@@ -12,6 +12,7 @@ At import time this package imports no other part of tinygrad_edu than the core
 """
 from .explainer import Explanation, GraphTooLargeError, explain
 from .graph import ComputationGraph, GraphvizNotFoundError, draw_graph, render, save_source
+from .landscape import plot_decision_boundaries_over_epochs, plot_loss_landscape
 from .network import NetworkDiagram, draw_network
 from .plots import (
     plot_activations,
@@ -25,4 +26,5 @@ from .rbm import plot_gibbs_chain, plot_rbm_filters, plot_rbm_history
 __all__ = ["ComputationGraph", "Explanation", "GraphTooLargeError", "GraphvizNotFoundError",
            "NetworkDiagram", "draw_graph", "draw_network", "explain", "plot_activations",
            "plot_decision_boundary", "plot_first_layer", "plot_history", "plots_available", "render",
-           "save_source", "plot_gibbs_chain", "plot_rbm_filters", "plot_rbm_history"]
+           "save_source", "plot_gibbs_chain", "plot_rbm_filters", "plot_rbm_history",
+           "plot_decision_boundaries_over_epochs", "plot_loss_landscape"]
