@@ -19,13 +19,14 @@ from . import autograd, reference  # the engine's one-module face; the engine to
 from . import functional, nn, optim, testing, viz  # (they build on the core)
 from .io import load, save
 from . import train, models
+from . import exercises  # graded exercises, built on the whole package
 
 __version__ = "0.1.0"
 
-__all__ = ["AnomalyError", "ArgumentError", "DTypeError", "Function", "GradientError", "ShapeError", "Tensor",
-           "autograd", "cat", "concatenate", "einsum", "detect_anomaly", "enable_grad", "functional", "grad",
-           "gradients", "hessian", "hvp", "is_grad_enabled", "jacobian", "load", "maximum",
-           "minimum", "models", "nn", "no_grad", "ones", "optim", "reference", "save",
-           "stack", "tensor", "tensordot", "testing", "train", "value_and_grad", "viz", "where", "zeros",
-           "arange", "eye", "full", "linspace", "manual_seed", "ones_like", "rand", "rand_like",
-           "randn", "randn_like", "zeros_like"]
+__all__ = ["AnomalyError", "ArgumentError", "DTypeError", "Function", "GradientError", "ShapeError",
+           "Tensor", "arange", "autograd", "cat", "concatenate", "detect_anomaly", "einsum",
+           "enable_grad", "exercises", "eye", "full", "functional", "grad", "gradients", "hessian",
+           "hvp", "is_grad_enabled", "jacobian", "linspace", "load", "manual_seed", "maximum",
+           "minimum", "models", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like",
+           "randn", "randn_like", "reference", "save", "stack", "tensor", "tensordot", "testing",
+           "train", "value_and_grad", "viz", "where", "zeros", "zeros_like"]
