@@ -247,7 +247,7 @@ def backpropagation(tour):
         f"{yhat.item():.3f}, loss = {loss.item():.3f}")
     say(f"   dL/dw = (y − t)·x = {_vec(w.grad.data)},  dL/db = y − t = {b.grad.item():.3g}")
     graph = viz.draw_graph(loss, names={"x": x, "w": w, "b": b, "z": z, "y": yhat, "L": loss},
-                           show_grad="all")
+                           show_grad="all", wrap=4)  # rows that fit a slide
     say(tour.pics.listed(tour.pics.graph(graph, "graph"))
         + "   (every value and gradient; tg.viz.explain(loss) writes each step out)")
 

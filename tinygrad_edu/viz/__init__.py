@@ -22,9 +22,11 @@ from .plots import (
     plots_available,
 )
 from .rbm import plot_gibbs_chain, plot_rbm_filters, plot_rbm_history
+from .steps import BackwardSteps, backward_steps
 
 __all__ = ["ComputationGraph", "Explanation", "GraphTooLargeError", "GraphvizNotFoundError",
            "NetworkDiagram", "draw_graph", "draw_network", "explain", "plot_activations",
            "plot_decision_boundary", "plot_first_layer", "plot_history", "plots_available", "render",
            "save_source", "plot_gibbs_chain", "plot_rbm_filters", "plot_rbm_history",
-           "plot_decision_boundaries_over_epochs", "plot_loss_landscape"]
+           "plot_decision_boundaries_over_epochs", "plot_loss_landscape",
+           "BackwardSteps", "backward_steps"]
