@@ -248,7 +248,15 @@ class Function:
                     ctx._stamp = mutations.count  # in-place updates after this: check them
                     # saved arrays of leaves and numpy constants: read-only while this lives
                     if n == 2:
-                        if (a.__class__ is np.ndarray or b.__class__ is np.ndarray
+                        if (b.__class__ is Tensor and b._ctx is None and a.__class__ is Tensor
+                                and a._ctx is not None):  # (x @ W, y * w: W1, W2, W3)
+                            ref = _LOCKS.get(id(b._data))  # the weight's live lock, if any
+                            lock = ref() if ref is not None else None
+                            if lock is not None and any_is(b._data, ctx._saved):
+                                ctx._locks = lock
+                            else:
+                                _protect(ctx, args)
+                        elif (a.__class__ is np.ndarray or b.__class__ is np.ndarray
                                 or (isinstance(a, Tensor) and a._ctx is None)
                                 or (isinstance(b, Tensor) and b._ctx is None)):
                             _protect(ctx, args)
@@ -334,6 +342,14 @@ def lock_on(arr):
             return lock
         arr = arr.base
     return None
+
+
+def any_is(x, values):
+    """x is one of values (by identity: arrays compare elementwise)."""
+    for v in values:
+        if v is x:
+            return True
+    return False
 
 
 def _protect(ctx, args):
