@@ -91,18 +91,29 @@ def sigmoid(x):
         x = x.astype(np.float64)
     if x.size and x.min() > _EXP_SAFE.get(x.dtype.type, np.inf):
         e = np.asarray(np.negative(x))    # (numpy gives a scalar for 0-d x)
-        with np.errstate(under="ignore"):  # exp(-x) may underflow to 0: exact enough
-            np.exp(e, out=e)
+        exp_into(e)
         e += 1.0
         return np.divide(1.0, e, out=e)
     return sigmoid_from(x, exp_neg_abs(x))
 
 
+def exp_into(a):
+    """exp of a fresh array ``a``, written into ``a``. An underflow to 0 (exp(-1000)) is the
+    exact answer in these formulas: under np.errstate(under="raise") numpy has written the
+    values before it raises, so they stand (an overflow or a NaN still raises). No errstate
+    context on the way: that would cost more than the exp of a small array."""
+    try:
+        return np.exp(a, out=a)
+    except FloatingPointError:
+        if np.isfinite(a).all():  # only underflow: the values are right
+            return a
+        raise
+
+
 def exp_neg_abs(x):
     """e = exp(-|x|) <= 1, a new array: never overflows."""
     e = np.asarray(np.abs(x) if x.dtype.kind == "f" else np.abs(x).astype(np.float64))
-    with np.errstate(under="ignore"):  # underflow to 0 is the exact answer here
-        return np.exp(np.negative(e, out=e), out=e)
+    return exp_into(np.negative(e, out=e))
 
 
 def sigmoid_from(x, e):
@@ -134,8 +145,7 @@ def shifted_logsumexp(x, axes):
     m = np.asarray(x.max(axis=axes, keepdims=True))
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(under="ignore"):
-        e = np.exp(x - m)
+    e = exp_into(np.asarray(x - m))
     s = e.sum(axis=axes, keepdims=True)
     with np.errstate(divide="ignore"):  # log(0) = -inf when every entry is -inf
         return np.log(s) + m, e, s
@@ -143,8 +153,7 @@ def shifted_logsumexp(x, axes):
 
 def softmax(x, axis):
     """exp(x) / sum(exp(x)) along axis, max-shifted: no overflow."""
-    with np.errstate(under="ignore"):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e = exp_into(np.asarray(x - x.max(axis=axis, keepdims=True)))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
@@ -199,15 +208,13 @@ def max_backward(ctx, g):
 def logsumexp_backward(ctx, g):
     """dx = g * exp(x - y)."""
     x, out = ctx.saved_tensors
-    with np.errstate(under="ignore"):
-        return expand_back(g, ctx) * np.exp(x - expand_back(out, ctx))
+    return expand_back(g, ctx) * exp_into(np.asarray(x - expand_back(out, ctx)))
 
 
 def log_softmax_backward(ctx, g):
     """dx = g - exp(y) * sum(g, axis)."""
     out, = ctx.saved_tensors
-    with np.errstate(under="ignore"):
-        return g - np.exp(out) * g.sum(axis=ctx.axis, keepdims=True)
+    return g - exp_into(np.array(out)) * g.sum(axis=ctx.axis, keepdims=True)
 
 
 def sigmoid_backward(ctx, g):
