@@ -225,8 +225,6 @@ class Tensor:
     grad_fn = property(lambda self: self._ctx, doc="The node that made this tensor.")
     retains_grad = property(lambda self: self._retain,
                             doc="True when retain_grad() asked backward to keep this gradient.")
-    hooks = property(lambda self: tuple(self._hooks),
-                     doc="The gradient hooks registered with register_hook, in order.")
 
     def item(self):
         return self._data.item()
