@@ -1434,3 +1434,76 @@ def test_create_graph_through_a_0d_fan_out_keeps_the_graph():
     x.grad = None
     g.backward()
     assert x.grad.item() == 18.0  # d(3x^2)/dx = 6x
+
+
+# ---------------------------------------------------------------- several outputs at once
+# gradients([y1, y2], inputs, grad_output=[g1, g2]) is the gradient of the scalar
+# <g1, y1> + <g2, y2> (torch.autograd.grad's outputs and grad_outputs): every path from
+# every output summed. Expected values come from the one-output walk of that scalar, and
+# by hand from the derivative formulas.
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_gradients_of_several_outputs_equal_the_gradient_of_their_weighted_sum(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x, w = leaf(rng.normal(size=(3, 4))), leaf(rng.normal(size=(4, 2)))
+    z = x @ w                      # an output that is also an input of the next one
+    y = z.tanh() * 2.0
+    g_z, g_y, g_x = (rng.normal(size=t.shape) for t in (z, y, x))
+    got = tg.autograd.gradients([y, z, x], [x, w], grad_output=[g_y, g_z, g_x])
+    # by hand: dz = g_z + 2 g_y (1 - tanh(z)^2); dx = dz w^T + g_x; dw = x^T dz
+    dz = g_z + 2.0 * g_y * (1.0 - np.tanh(x.data @ w.data) ** 2)
+    np.testing.assert_allclose(got[0].data, dz @ w.data.T + g_x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(got[1].data, x.data.T @ dz, rtol=1e-12, atol=1e-12)
+    scalar = (y * g_y).sum() + (z * g_z).sum() + (x * g_x).sum()
+    one = tg.autograd.gradients(scalar, [x, w])
+    for a, b in zip(got, one):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-12)
+
+
+def test_backward_of_several_outputs_accumulates_into_the_leaves():
+    x = leaf([1.0, -2.0, 3.0])
+    a, b = x * x, x.sum()
+    tg.autograd.backward([a, b], [np.array([1.0, 10.0, 100.0]), None])
+    np.testing.assert_array_equal(x.grad.data, [2.0 * 1 + 1, -4.0 * 10 + 1, 6.0 * 100 + 1])
+    tg.autograd.backward([b], None)    # a second backward adds exactly
+    np.testing.assert_array_equal(x.grad.data, [4.0, -38.0, 602.0])
+
+
+def test_one_output_given_twice_gets_both_gradients():
+    x = leaf([0.5, 2.0])
+    y = x * 3.0
+    gx, = tg.autograd.gradients([y, y], [x], grad_output=[np.ones(2), np.array([2.0, 4.0])])
+    np.testing.assert_array_equal(gx.data, [3.0 * 3, 3.0 * 5])
+
+
+def test_outputs_without_a_graph_send_nothing_and_bad_lists_are_refused():
+    x = leaf([1.0, 2.0])
+    const = tg.Tensor([5.0, 6.0])
+    gx, = tg.autograd.gradients([x * 2.0, const], [x], grad_output=[np.ones(2), np.ones(2)])
+    np.testing.assert_array_equal(gx.data, [2.0, 2.0])
+    gx, = tg.autograd.gradients([const], [x], grad_output=[np.ones(2)])
+    np.testing.assert_array_equal(gx.data, [0.0, 0.0])
+    with pytest.raises(tg.GradientError, match="2 outputs but 1 gradients"):
+        tg.autograd.gradients([x * 2.0, x * 3.0], [x], grad_output=[np.ones(2)])
+    with pytest.raises(tg.GradientError, match="needs a `gradient`|one-element"):
+        tg.autograd.gradients([x * 2.0], [x])
+    with pytest.raises(tg.GradientError, match="list of Tensors"):
+        tg.autograd.gradients([x * 2.0, "y"], [x], grad_output=[np.ones(2), None])
+    with pytest.raises(tg.GradientError, match="list of Tensors"):
+        tg.autograd.gradients([], [x])
+    with pytest.raises(tg.GradientError, match="does not require grad"):
+        tg.autograd.backward([x * 2.0, const], [np.ones(2), np.ones(2)])
+
+
+def test_several_outputs_agree_with_torch_autograd_grad():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    xv, gv, hv = rng.normal(size=(5, 3)), rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    x = leaf(xv)
+    s = x.softplus()
+    got, = tg.autograd.gradients([s, x * x], [x], grad_output=[gv, hv])
+    xt = torch.tensor(xv, requires_grad=True)
+    st_ = torch.nn.functional.softplus(xt)
+    want, = torch.autograd.grad([st_, xt * xt], [xt],
+                                grad_outputs=[torch.tensor(gv), torch.tensor(hv)])
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12, atol=1e-14)

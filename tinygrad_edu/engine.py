@@ -20,7 +20,7 @@ What makes it fast, each measured on the benchmarks (benchmarks/README.md):
 from __future__ import annotations
 
 import gc
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 
@@ -85,24 +85,34 @@ class _gc_paused:
 def walk(root, gradient, create_graph=False, inputs=None):
     """Walk the graph below ``root``; return {id: grad} for ``inputs`` or accumulate.
 
-    ``gradient`` is dL/droot as a Tensor of root's shape. With ``inputs`` None, leaf
-    tensors accumulate into ``.grad`` (out of place) and interior tensors with
-    ``retain_grad()`` keep theirs. Hooks registered with ``register_hook`` see (and
-    may replace) each tensor's total gradient.
+    ``gradient`` is dL/droot as a Tensor of root's shape. ``root`` may also be a tuple
+    of tensors with a tuple of gradients: the walk then starts from all of them at once
+    (dL/dt sums the paths from every root). With ``inputs`` None, leaf tensors
+    accumulate into ``.grad`` (out of place) and interior tensors with ``retain_grad()``
+    keep theirs. Hooks registered with ``register_hook`` see (and may replace) each
+    tensor's total gradient.
     """
     wanted = None if inputs is None else {id(t) for t in inputs}
     captured = {}
     arrays = not create_graph  # first order: the gradients flow as plain numpy arrays
-    pending = {id(root): gradient._data if arrays else gradient}
+    pending = {}
     shared = set()  # gradients that more than one tensor holds: copy before handing out
     # Only tensors that receive a gradient enter the queue; leaves come last. (The id
     # breaks ties between tensors that share a node, such as an op's output and its
     # copy.copy.)
     heap, leaves = [], []
-    if root._ctx is None:
-        leaves.append(root)
-    else:
-        heap.append((-root._ctx._seq, id(root), root))
+    for r, gr in ((root, gradient),) if isinstance(root, Tensor) else zip(root, gradient):
+        gr, key = gr._data if arrays else gr, id(r)
+        if key in pending:  # one root given twice: its gradients add up
+            pending[key] = pending[key] + gr
+            continue
+        pending[key] = gr
+        if r._ctx is None:
+            leaves.append(r)
+        else:
+            heap.append((-r._ctx._seq, key, r))
+    if len(heap) > 1:
+        heapify(heap)
     with backward_mode(create_graph) as checking, _gc_paused():  # (checking: anomaly mode)
         while heap:
             t = heappop(heap)[2]
@@ -162,23 +172,53 @@ def as_root_gradient(root, gradient):
     return g
 
 
+def _roots(what, outputs, grads):
+    """The roots of a walk, as the walk takes them: one Tensor and its gradient, or a
+    tuple of Tensors and a tuple of gradients (several outputs: ``outputs`` a list or
+    tuple, ``grads`` None or one gradient per output, as in torch.autograd)."""
+    if isinstance(outputs, Tensor):
+        return outputs, as_root_gradient(outputs, grads)
+    outputs = tuple(outputs)
+    if not outputs or not all(isinstance(t, Tensor) for t in outputs):
+        raise GradientError(f"{what}: the outputs must be a Tensor or a non-empty list of "
+                            f"Tensors, got {[type(t).__name__ for t in outputs]}")
+    grads = (None,) * len(outputs) if grads is None else tuple(grads)
+    if len(grads) != len(outputs):
+        raise GradientError(f"{what}: {len(outputs)} outputs but {len(grads)} gradients "
+                            "(give one per output, None for a one-element output)")
+    return outputs, tuple(as_root_gradient(t, g) for t, g in zip(outputs, grads))
+
+
 def backward(tensor, gradient=None, create_graph=False):
-    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see Tensor.backward)."""
-    if not tensor.requires_grad:
+    """Accumulate d(tensor)/d(leaf) into every leaf's ``.grad`` (see Tensor.backward).
+
+    ``tensor`` may be a list of tensors, with ``gradient`` a list of their gradients
+    (torch.autograd.backward's ``tensors`` and ``grad_tensors``): the leaves get the
+    gradient of sum_k <gradient_k, tensor_k>, every path from every output summed.
+    """
+    roots = (tensor,) if isinstance(tensor, Tensor) else tuple(tensor)
+    if not all(isinstance(t, Tensor) and t.requires_grad for t in roots):
         raise GradientError("backward(): the tensor does not require grad and has no graph "
                             "(did you create it under no_grad, or forget requires_grad=True?)")
-    walk(tensor, as_root_gradient(tensor, gradient), create_graph)
+    walk(*_roots("backward()", tensor, gradient), create_graph)
 
 
 def gradients(output, inputs, grad_output=None, create_graph=False):
     """d(output)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
 
-    Inputs the output does not depend on get a zero gradient.
+    ``output`` may be a list of tensors, with ``grad_output`` a list of their gradients
+    (torch.autograd.grad's ``outputs`` and ``grad_outputs``): the gradients are then
+    those of sum_k <grad_output_k, output_k>. Inputs the output does not depend on get
+    a zero gradient.
     """
     inputs = tuple(inputs)
-    if not output.requires_grad:
-        captured = {}
+    root, gradient = _roots("gradients()", output, grad_output)
+    if not isinstance(root, Tensor):  # several outputs: those without a graph send nothing
+        kept = [(t, g) for t, g in zip(root, gradient) if t.requires_grad]
+        root, gradient = tuple(t for t, _ in kept), tuple(g for _, g in kept)
+        live = bool(root)
     else:
-        captured = walk(output, as_root_gradient(output, grad_output), create_graph, inputs)
+        live = root.requires_grad
+    captured = walk(root, gradient, create_graph, inputs) if live else {}
     return tuple(captured.get(id(t)) if id(t) in captured
                  else Tensor._make(np.zeros(t.shape, dtype=t.dtype)) for t in inputs)

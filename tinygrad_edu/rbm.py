@@ -56,7 +56,6 @@ import numpy as np
 from . import models, nn
 from .autograd import Tensor, gradients, no_grad
 from .models import MLPClassifier, _check_param, _check_X, _check_y, _exceptions
-from .tensor import where
 
 __all__ = ["BernoulliRBM", "DBNClassifier", "InputRangeWarning", "cd_gradient", "energy",
            "free_energy", "load_nudged_digits", "nudge_digits"]
@@ -100,25 +99,36 @@ def _energy_matrix(W, b, c):
     return theta
 
 
-def _free_energy_gradient(V1, grad_rows, theta, hidden):
-    """The engine's gradient of L = sum_n weight_n F(v_n), with grad_rows = -weight_n
-    repeated along each row, (n, n_components + 1).
+def _free_energy_gradient(V1, grad_rows, theta):
+    """The engine's gradient of L = sum_n weight_n F(v_n), with
+    grad_rows = (-weight_n on the hidden columns, -weight_n on the bias column), each
+    (n, n_components + 1) and 0 elsewhere.
 
-    V1 holds the rows [v_n, 1], theta is the Tensor `_energy_matrix` and hidden the mask
-    of its hidden columns. Summing out the free hidden units gives one softplus each; the
-    always-on unit is not summed over, its term stays linear:
+    V1 holds the rows [v_n, 1] and theta is the Tensor `_energy_matrix`. Summing out the
+    free hidden units gives one softplus each; the always-on unit is not summed over, so
+    its term stays linear:
 
-        F(v) = -sum_j softplus(([v, 1] @ theta)_j) - ([v, 1] @ theta)_bias
-             = -sum_j softplus(c_j + W_j·v) - v·b.
+        -F(v) = sum_j softplus(([v, 1] @ theta)_j) + ([v, 1] @ theta)_bias
+              = sum_j softplus(c_j + W_j·v) + v·b.
 
-    One graph of three ops per update. Returns dL/dtheta (an array) and the
-    pre-activations [v, 1] @ theta (before the update: the chain's next hidden sample is
-    drawn from their sigmoid).
+    The walk starts from both terms at once (``gradients`` of two outputs: the softplus
+    and the pre-activations themselves): one graph of two ops per update. Returns
+    dL/dtheta (an array) and the pre-activations [v, 1] @ theta (before the update: the
+    chain's next hidden sample is drawn from their sigmoid).
     """
     pre = Tensor(V1) @ theta
-    minus_f = where(hidden, pre.softplus(), pre)       # -F(v_n) = minus_f[n].sum()
-    d_theta, = gradients(minus_f, [theta], grad_output=grad_rows)
+    d_theta, = gradients([pre.softplus(), pre], [theta], grad_output=grad_rows)
     return d_theta.data, pre.data
+
+
+def _grad_rows(n, m, n_components, model_weight=None):
+    """grad_rows of `_free_energy_gradient` for n data rows, then m chains: the weights
+    are 1/n on the data's rows and -model_weight (1/m: mean F(data) - mean F(model)) on
+    the chains'."""
+    hid, bias = np.zeros((n + m, n_components + 1)), np.zeros((n + m, n_components + 1))
+    hid[:n, :-1], hid[n:, :-1] = -1.0 / n, 1.0 / m if model_weight is None else model_weight
+    bias[:, -1] = hid[:, 0]
+    return hid, bias
 
 
 def cd_gradient(v_data, v_model, W, b, c):
@@ -135,10 +145,8 @@ def cd_gradient(v_data, v_model, W, b, c):
     n, m = len(v_data), len(v_model)
     V1 = np.ones((n + m, W.shape[1] + 1))
     V1[:n, :-1], V1[n:, :-1] = v_data, v_model
-    grad_rows = np.empty((n + m, W.shape[0] + 1))
-    grad_rows[:n], grad_rows[n:] = -1.0 / n, 1.0 / m
     theta = Tensor(_energy_matrix(W, b, c), requires_grad=True)
-    d, _ = _free_energy_gradient(V1, grad_rows, theta, np.arange(W.shape[0] + 1) < W.shape[0])
+    d, _ = _free_energy_gradient(V1, _grad_rows(n, m, W.shape[0]), theta)
     return d[:-1, :-1].T.copy(), d[:-1, -1].copy(), d[-1, :-1].copy()
 
 
@@ -455,31 +463,28 @@ class BernoulliRBM:
         self.components_ = theta.data[:-1, :-1].T
         self.intercept_visible_ = theta.data[:-1, -1]
         self.intercept_hidden_ = theta.data[-1, :-1]
-        hidden = np.arange(H + 1) < H
         chains = batch_size if not self.persistent else len(self.h_samples_)
         V1 = np.ones((batch_size + chains, d + 1))  # rows [v_data, 1; v_model, 1]
-        grad_rows = {}  # per minibatch size n: -1/n on the data's rows, +1/n on the chains'
+        grad_rows = {}  # per minibatch size m: `_grad_rows`
         with np.errstate(over="ignore", invalid="ignore"):  # divergence: one clear error
             for start in range(0, n, batch_size):
                 v_data = X[start:start + batch_size]
                 m = len(v_data)
-                if m not in grad_rows:
-                    m_chain = chains if self.persistent else m
-                    g = grad_rows[m] = np.empty((m + m_chain, H + 1))
-                    g[:m], g[m:] = -1.0 / m, 1.0 / m
-                self._update(v_data, rng, theta, hidden, V1, grad_rows[m])
+                if m not in grad_rows:  # (the chains' sum divided by m, as scikit-learn's)
+                    grad_rows[m] = _grad_rows(m, chains if self.persistent else m, H, 1.0 / m)
+                self._update(v_data, rng, theta, V1, grad_rows[m])
         self.components_ = self.components_.copy(order="F")   # as scikit-learn's
         self.intercept_visible_ = self.intercept_visible_.copy()
         self.intercept_hidden_ = self.intercept_hidden_.copy()
 
-    def _update(self, v_data, rng, theta, hidden, V1, grad_rows):
+    def _update(self, v_data, rng, theta, V1, grad_rows):
         """One CD-k / PCD-k update from the minibatch v_data (n rows), in place."""
         n = len(v_data)
         # The chain, on numpy arrays (nothing flows back through sampling), from the
         # persistent chains or from the data; its last visible sample goes into V1.
         h = self.h_samples_ if self.persistent else self._sample(
             self._hidden_probabilities(v_data), rng)
-        V1 = V1[:len(grad_rows)]
+        V1 = V1[:len(grad_rows[0])]
         for step in range(self.k):
             p = self._visible_probabilities(h)
             if step + 1 < self.k:
@@ -488,10 +493,10 @@ class BernoulliRBM:
                 np.less(rng.uniform(size=p.shape), p, out=V1[n:, :-1])  # v_model
         V1[:n, :-1] = v_data
         # theta <- theta - lr * d/dtheta [sum_data F(v) / n - sum_model F(v) / n]
-        d_theta, pre = _free_energy_gradient(V1, grad_rows, theta, hidden)
+        d_theta, pre = _free_energy_gradient(V1, grad_rows, theta)
         d_theta *= self.learning_rate
+        d_theta[-1, -1] = 0.0      # E's constant term: no probability depends on it
         theta.data -= d_theta
-        theta.data[-1, -1] = 0.0   # E's constant term: no probability depends on it
         # The chains go on from P(h | v_model) under the weights the update started from.
         h_model = _sigmoid()(pre[n:, :-1])
         self.h_samples_ = self._sample(h_model, rng)

@@ -29,13 +29,15 @@ from .tensor import Tensor, run_hooks
 
 
 def toposort(root):
-    """The tensors below ``root`` that require grad, each after all of its inputs.
+    """The tensors below ``root`` (a Tensor, or a tuple of them) that require grad, each
+    after all of its inputs.
 
     An iterative depth-first search (no recursion: a chain of a million ops is fine);
     tensors are told apart by ``id()``, because ``==`` on Tensors compares values.
     """
     order, visited = [], set()
-    stack = [(root, False)]
+    roots = (root,) if isinstance(root, Tensor) else root
+    stack = [(r, False) for r in reversed(roots)]
     while stack:
         t, inputs_done = stack.pop()
         if inputs_done:            # all of t's inputs are in the order: t comes next
@@ -56,6 +58,8 @@ def backward(root, gradient=None, create_graph=False, inputs=None, on_send=None)
     """Backpropagate from ``root``: d(root)/dt for every tensor t below it.
 
     gradient      dL/d(root), a Tensor of root's shape (default 1 for a one-element root).
+                  (Several roots: ``root`` a tuple of Tensors and ``gradient`` a tuple of
+                  their gradients; dL/dt then sums the paths from every root.)
     create_graph  record the backward pass itself, so that gradients can be
                   differentiated again (second derivatives); else nothing is recorded.
     inputs        None: accumulate into ``.grad`` of every leaf that requires grad (and of
@@ -68,14 +72,18 @@ def backward(root, gradient=None, create_graph=False, inputs=None, on_send=None)
 
     Hooks (``register_hook``) see each tensor's total gradient and may replace it.
     """
-    if gradient is None:
-        if root.size != 1:
-            raise GradientError(f"backward() on a tensor of shape {root.shape} needs a "
-                                "`gradient` of that shape")
-        gradient = Tensor(np.ones(root.shape, dtype=root.dtype))
+    if isinstance(root, Tensor):
+        root, gradient = (root,), (gradient,)
+    pending = {}                            # gradients that have arrived, not yet passed on
+    for r, g in zip(root, gradient):
+        if g is None:
+            if r.size != 1:
+                raise GradientError(f"backward() on a tensor of shape {r.shape} needs a "
+                                    "`gradient` of that shape")
+            g = Tensor(np.ones(r.shape, dtype=r.dtype))
+        pending[id(r)] = pending[id(r)] + g if id(r) in pending else g
     wanted = None if inputs is None else {id(t) for t in inputs}
     found = {}
-    pending = {id(root): gradient}          # gradients that have arrived, not yet passed on
     with backward_mode(create_graph) as checking:  # record only for create_graph
         for t in reversed(toposort(root)):  # every user of t comes before t
             g = pending.pop(id(t), None)
