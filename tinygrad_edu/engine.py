@@ -118,14 +118,14 @@ def walk(root, gradient, create_graph=False, inputs=None):
             t = heappop(heap)[2]
             node = t._ctx
             g = pending.pop(id(t))
-            if t._hooks or t._retain or wanted is not None:
+            if t._hooks or t._retain or (wanted is not None and id(t) in wanted):
                 g = _arrived(t, g, arrays, wanted, captured, shared)
             grads = node.vjp(t, g, arrays)
             handed = []
             for p, pg, need in zip(node.parents, grads, node.needs_input_grad):
                 if pg is None or not need:
                     continue
-                if arrays:
+                if arrays and pg.__class__ is not np.ndarray:  # (inline: one call per edge)
                     pg = _as_gradient_of(p, pg)
                 gdata = pg if arrays else pg._data
                 pdata = p._data
@@ -148,7 +148,8 @@ def walk(root, gradient, create_graph=False, inputs=None):
                     else:
                         heappush(heap, (-p._ctx._seq, key, p))
         for t in leaves:
-            _arrived(t, pending.pop(id(t)), arrays, wanted, captured, shared)
+            if wanted is None or id(t) in wanted or t._hooks:
+                _arrived(t, pending.pop(id(t)), arrays, wanted, captured, shared)
     return captured
 
 
