@@ -239,6 +239,14 @@ EINSUM_SPECS = [("ij,jk->ik", [(2, 3), (3, 4)]), ("i,i->", [(3,), (3,)]),
                 ("ij,kj", [(2, 3), (4, 3)])]
 
 
+def sum_of_squares_case(data):
+    shape = data.draw(shapes())
+    n = data.draw(st.integers(1, 3))
+    xs = draw_arrays(data, [shape] + [data.draw(shapes()) for _ in range(n - 1)], **R)
+    scale = data.draw(st.floats(-3.0, 3.0, allow_nan=False))
+    return (lambda *ts: tg.functional.l2_penalty(ts, scale)), xs
+
+
 def einsum_case(data):
     spec, shapes_ = data.draw(st.sampled_from(EINSUM_SPECS))
     return (lambda *xs: tg.einsum(spec, *xs)), draw_arrays(data, shapes_, **R)
@@ -299,6 +307,7 @@ OP_CASES = {
     "IndexAdd": index_add_case,
     "Concatenate": concatenate_case,
     "Stack": stack_case,
+    "SumOfSquares": sum_of_squares_case,
     "MatMul": matmul_case,
 }
 

@@ -6,6 +6,8 @@ where a silent broadcast would give a wrong number (an (n, 1) prediction against
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from . import ops
@@ -82,6 +84,17 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     return ops.BinaryCrossEntropyWithLogits.apply(x, t, reduction=reduction)
 
 
+def l2_penalty(tensors, alpha=1.0):
+    """P = alpha/2 * sum_k |w_k|^2 over the tensors (an L2 penalty, weight decay's loss);
+    dP/dw_k = alpha w_k. One node for all of them (ops.SumOfSquares)."""
+    ts = [_t(w) for w in tensors]
+    if not ts:
+        raise ArgumentError("l2_penalty: no tensors given")
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not np.isfinite(alpha):
+        raise ArgumentError(f"l2_penalty: alpha must be a finite number, got {alpha!r}")
+    return ops.SumOfSquares.apply(*ts, scale=float(alpha))
+
+
 def _labels(target, n, num_classes, name):
     labels = np.asarray(target.data if isinstance(target, Tensor) else target)
     if labels.shape != (n,):
@@ -131,4 +144,4 @@ def cross_entropy(input, target, reduction="mean"):
 
 __all__ = ["sigmoid", "tanh", "relu", "softplus", "softmax", "log_softmax", "logsumexp",
            "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "nll_loss", "cross_entropy"]
+           "nll_loss", "cross_entropy", "l2_penalty"]

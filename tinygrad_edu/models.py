@@ -312,9 +312,8 @@ class _Network:
 
         def loss_fn(out, t):
             loss = self._loss(out, t)
-            if self.alpha:
-                penalty = sum((layer.weight * layer.weight).sum() for layer in linear)
-                loss = loss + (0.5 * self.alpha / len(t)) * penalty
+            if self.alpha:  # alpha / (2 n) * sum |W|^2, one node for all the layers
+                loss = loss + F.l2_penalty([layer.weight for layer in linear], self.alpha / len(t))
             return loss
 
         optimizer = self._optimizer(solver, module.parameters())

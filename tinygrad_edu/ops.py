@@ -963,6 +963,28 @@ class Stack(Function):
                      for i, need in enumerate(ctx.needs_input_grad))
 
 
+class SumOfSquares(Function):
+    """y = scale/2 * sum_k sum(x_k**2);  dx_k = g * scale * x_k
+
+    An L2 penalty over any number of weight tensors as one node: one pass over each
+    forward (a dot product) and one backward, where (w * w).sum() per tensor and the
+    additions between them are a node each (W8: the MLP's penalty, 8 of its 14 ops).
+    """
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, *xs, scale=1.0):
+        ctx.save_for_backward(*xs)
+        ctx.scale = scale
+        return np.asarray(0.5 * scale * sum(np.vdot(x, x) for x in xs))
+
+    @staticmethod
+    def backward(ctx, g):
+        xs = ctx.saved_tensors
+        return tuple(g * ctx.scale * x if need else None
+                     for x, need in zip(xs, ctx.needs_input_grad))
+
+
 class Einsum(Function):
     """y = einsum(spec, xs);  dx_i = einsum of g with the other inputs, into x_i's indices"""
 
