@@ -36,7 +36,8 @@ class Conv2d(Module):
                      if bias else None)
 
     def forward(self, x):
-        return conv2d(x, self.weight, self.bias, self.stride, self.padding, _name=repr(self))
+        # _name: the layer itself, written out (as its repr) only into an error message
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, _name=self)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -56,7 +57,7 @@ class MaxPool2d(Module):
                            type(self).__name__, 1)
 
     def forward(self, x):
-        return self.pool(x, self.kernel_size, self.stride, _name=repr(self))
+        return self.pool(x, self.kernel_size, self.stride, _name=self)  # (as in Conv2d)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
