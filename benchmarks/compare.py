@@ -8,8 +8,9 @@ A change worth a few percent drowns in the drift of a shared machine when each v
 runs in its own process. Here the old version (``git archive`` of the commit, imported
 under another package name) and the working tree are loaded side by side, and their
 steps alternate (old new, new old, old new, ...): each ratio new/old pairs two steps
-taken milliseconds apart. Prints, per workload, the median step time of each version
-and the median of the paired ratios with its quartiles (below 1: the change is faster).
+taken milliseconds apart (a step of W6 is an epoch, of W8 a whole fit). Prints, per
+workload, the median step time of each version and the median of the paired ratios with
+its quartiles (below 1: the change is faster).
 Two identical versions give 1.00 within about 2%.
 """
 import argparse
@@ -44,7 +45,10 @@ def _w4(fw, quick):
 
 # workload -> (make a step () -> ({"total": seconds, ...}, kept) for an adapter, default rounds)
 STEPS = {"W1": (_bench("W1"), 300), "W2-f64": (_bench("W2-f64"), 40),
-         "W2-f32": (_bench("W2-f32"), 60), "W3": (_bench("W3"), 200), "W4": (_w4, 60)}
+         "W2-f32": (_bench("W2-f32"), 60), "W2-relu": (_bench("W2-relu"), 40),
+         "W2-tanh": (_bench("W2-tanh"), 40), "W3": (_bench("W3"), 200),
+         "W3-plain": (_bench("W3-plain"), 200), "W4": (_w4, 60), "W6": (_bench("W6"), 20),
+         "W8": (_bench("W8"), 10)}
 
 
 def load_old(ref, into):

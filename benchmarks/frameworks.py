@@ -1,19 +1,24 @@
 """The contenders behind one small interface.
 
-Each workload is written twice: once by hand in numpy (forward, manual backward, update),
-and once for the autograd engines, tinygrad_edu and PyTorch, through the adapters below
-(which differ only where the two libraries' spellings differ).
+Most workloads are written twice: once by hand in numpy (forward, manual backward,
+update), and once for the autograd engines, tinygrad_edu and PyTorch, through the
+adapters below (which differ only where the two libraries' spellings differ). A workload
+names its own contenders (``Workload.contenders``): the estimator workloads (W6, W8)
+put tinygrad_edu's models beside scikit-learn's.
 """
 import importlib.util
 import re
 
 import numpy as np
 
-CONTENDERS = ("numpy", "tinygrad_edu", "torch")   # torch is optional: skipped when absent
+# every contender, in the order of the table's columns; torch and scikit-learn are
+# optional: skipped when absent
+CONTENDERS = ("numpy", "tinygrad_edu", "torch", "scikit-learn")
+MODULES = {"scikit-learn": "sklearn"}   # contender -> the module to import, where they differ
 
 
 def available(name):
-    return importlib.util.find_spec(name) is not None
+    return importlib.util.find_spec(MODULES.get(name, name)) is not None
 
 
 def loss_sources(fw):
@@ -22,7 +27,8 @@ def loss_sources(fw):
 
 
 def load(name, threads):
-    return {"numpy": Numpy, "tinygrad_edu": Tinygrad, "torch": Torch}[name](threads)
+    return {"numpy": Numpy, "tinygrad_edu": Tinygrad, "torch": Torch,
+            "scikit-learn": ScikitLearn}[name](threads)
 
 
 class Numpy:
@@ -69,6 +75,9 @@ class Tinygrad:
             return f(z, t)
         # softplus(z) - t*z, stable: max(z, 0) - t*z + log(1 + exp(-|z|))
         return (self.tg.maximum(z, 0.0) - t * z + ((-z.abs()).exp() + 1.0).log()).mean()
+
+    def softplus(self, z):
+        return z.softplus()
 
     def _public(self, name):
         """The library's own loss when it exists (``tg.nn.functional``, else the core's
@@ -121,9 +130,21 @@ class Torch:
     def bce_with_logits(self, z, t):
         return self.F.binary_cross_entropy_with_logits(z, t)
 
+    def softplus(self, z):
+        return self.F.softplus(z)
+
     def blas(self):
         """torch links MKL statically, so threadpoolctl cannot see it: ask torch."""
         info = self.torch.__config__.parallel_info()
         mkl = re.search(r"Math Kernel Library Version ([\w.]+)", info)
         blas = f"MKL {mkl.group(1)}" if mkl else "BLAS (see torch.__config__.show())"
         return f"{blas} inside torch, {self.torch.get_num_threads()} intra-op thread(s)"
+
+
+class ScikitLearn:
+    """scikit-learn's estimators (W6, W8): the workload builds them from ``sklearn``."""
+    name, autograd = "scikit-learn", False
+
+    def __init__(self, threads):
+        import sklearn
+        self.sklearn, self.version = sklearn, sklearn.__version__

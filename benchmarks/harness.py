@@ -34,11 +34,14 @@ class Workload:
     no_ratio: tuple = ()        # metric-name prefixes where a ratio means nothing (values near 0)
     # summary({workload: {contender: {metric: median}}}) -> extra lines printed under the table
     summary: Callable[[dict], list] | None = None
+    # who runs it (frameworks.CONTENDERS names); those not installed are skipped
+    contenders: tuple = ("numpy", "tinygrad_edu", "torch")
 
 
 def result(metrics, checksum, flags=(), **info):
     """What a child reports: ``metrics`` {name with unit: value} (lower is better),
-    ``checksum`` floats every contender must agree on, ``flags`` findings worth a look."""
+    ``checksum`` floats every contender must agree on, ``flags`` findings worth a look;
+    ``info`` anything else (``notes``: lines printed under the table, first repetition)."""
     return {"metrics": {k: float(v) for k, v in metrics.items()},
             "checksum": [float(c) for c in checksum], "flags": list(flags), "info": info}
 

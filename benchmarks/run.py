@@ -1,15 +1,18 @@
 """Run the benchmarks and print a table of medians, spreads and ratios.
 
-    python -m benchmarks [--quick] [--reps N] [--only W1,W3] [--threads N] [--markdown]
+    python -m benchmarks [--quick] [--reps N] [--rounds N] [--only W1,W3] [--threads 1,2]
+                         [--markdown]
     python benchmarks/run.py ...          (the same)
 
 Every repetition runs in a fresh subprocess, every contender pinned to the same number of
-BLAS / OpenMP threads. In the timing workloads (W1-W3) the contenders share that process
-and take turns, a few steps each (numpy, tinygrad_edu, torch, torch, tinygrad_edu, numpy,
-...): a ratio is the median of the ratios of turns taken milliseconds apart. The memory
-workloads (W4, W5) run one contender per process, repetitions interleaved across
-contenders, and their ratios pair the repetitions. Contenders must agree on each
-workload's checksum.
+BLAS / OpenMP threads (``--threads 1,2``: the whole table once per setting). Each
+workload names its contenders (numpy, tinygrad_edu, torch; or scikit-learn's estimators
+beside tinygrad_edu's); those not installed are skipped. In the timing workloads the
+contenders share that process and take turns, a few steps each (numpy, tinygrad_edu,
+torch, torch, tinygrad_edu, numpy, ...): a ratio is the median of the ratios of turns
+taken milliseconds apart. The memory workloads (W4, W5) run one contender per process,
+repetitions interleaved across contenders, and their ratios pair the repetitions.
+Contenders must agree on each workload's checksum.
 """
 import argparse
 import json
@@ -34,18 +37,31 @@ from benchmarks import (
     w3_logreg,
     w4_deep_chain,
     w5_memory,
+    w6_rbm,
+    w8_mlp_classifier,
 )
 
-WORKLOADS = {w.name: w for module in (w1_small_ops, w2_mlp, w3_logreg, w4_deep_chain, w5_memory)
-             for w in module.WORKLOADS}
-DEFAULT_REPS = {"full": 7, "quick": 2}
+try:                                        # W7 (a CNN) is registered once its module exists
+    from benchmarks import w7_cnn
+except ModuleNotFoundError as error:
+    if error.name != "benchmarks.w7_cnn":   # (a module it imports is missing: say so)
+        raise
+    w7_cnn = None
+
+MODULES = [m for m in (w1_small_ops, w2_mlp, w3_logreg, w4_deep_chain, w5_memory, w6_rbm,
+                       w7_cnn, w8_mlp_classifier) if m is not None]
+WORKLOADS = {w.name: w for module in MODULES for w in module.WORKLOADS}
+# full: 5 processes of the timing workloads give 50 to 100 paired turns each (W6, W8: 30
+# and 20), enough for the quartiles; the memory workloads cap theirs lower (max_reps)
+DEFAULT_REPS = {"full": 5, "quick": 2}
 CHILD_TIMEOUT = 900           # seconds
 MARK = "@@benchmark-result "  # prefix of the one line of JSON a child prints
+RATIO_OVER = [c for c in frameworks.CONTENDERS if c != "tinygrad_edu"]   # tg/X columns
 
 
 # ---------------------------------------------------------------- the child side
 
-def child_main(name, contenders, size, threads):
+def child_main(name, contenders, size, threads, rounds=None):
     """Inside a fresh process: load the contenders (comma-separated), pin their threads,
     run, print one JSON line {contender: result}."""
     workload = WORKLOADS[name]
@@ -53,7 +69,8 @@ def child_main(name, contenders, size, threads):
     pools = harness.pin_threads(threads)    # after every import: torch brings its own pools
     args = dict(workload.sizes[size])
     if workload.bench:
-        results = run_turns(workload, fws, args.pop("rounds"), args.pop("block"), args)
+        default_rounds = args.pop("rounds")
+        results = run_turns(workload, fws, rounds or default_rounds, args.pop("block"), args)
     else:
         results = {c: workload.run(fw, **args) for c, fw in fws.items()}
     for c, res in results.items():
@@ -78,13 +95,13 @@ def run_turns(workload, fws, rounds, block, args):
     return results
 
 
-def run_child(name, contenders, size, threads, paired):
+def run_child(name, contenders, size, threads, paired, rounds=None):
     """One child process for ``contenders`` (taking turns when ``paired``):
     {contender: result}, or {"error": why}."""
     env = dict(os.environ, **harness.thread_env(threads), **(harness.MALLOC_ENV if paired else {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     cmd = [sys.executable, "-m", "benchmarks.run", "--child", name, ",".join(contenders),
-           "--size", size, "--threads", str(threads)]
+           "--size", size, "--threads", str(threads)] + (["--rounds", str(rounds)] if rounds else [])
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=CHILD_TIMEOUT, check=False)
@@ -142,6 +159,8 @@ def analyse(workload, runs):
         if c == "tinygrad_edu" and ok[c] and ok[c][0]["info"].get("loss"):
             loss = ", ".join(ok[c][0]["info"]["loss"])
             notes.append(f"{workload.name} {c}: loss computed with {loss}")
+        if ok[c]:
+            notes += [f"{workload.name} {c}: {n}" for n in ok[c][0]["info"].get("notes", ())]
     stats, turns = {}, {}
     for c in runs:
         for r in ok[c]:
@@ -199,7 +218,8 @@ def render(header, rows, markdown):
 
 def describe_machine(threads, contenders):
     lines = [(f"Python {platform.python_version()} on {platform.system()} {platform.machine()}, "
-             f"{os.cpu_count()} cores; {threads} BLAS/OpenMP thread(s) per contender"),
+             f"{os.cpu_count()} cores; {' and then '.join(map(str, threads))} BLAS/OpenMP "
+             "thread(s) per contender"),
              f"contenders: {', '.join(contenders)}"]
     try:
         import numpy  # noqa: F401  (loads numpy's BLAS so threadpoolctl can see it)
@@ -211,43 +231,70 @@ def describe_machine(threads, contenders):
     return lines
 
 
+def thread_counts(text):
+    """``--threads``: '1' or '1,2' (the whole table once per count)."""
+    try:
+        counts = [int(t) for t in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or any(n < 1 for n in counts):
+        raise argparse.ArgumentTypeError(f"expected thread counts such as 1 or 1,2, got {text!r}")
+    return counts
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, 2 repetitions")
-    parser.add_argument("--reps", type=int, help="repetitions per contender (default 7, quick 2)")
+    parser.add_argument("--reps", type=int, help="repetitions per contender (default 5, "
+                        "quick 2; some workloads cap the default lower)")
+    parser.add_argument("--rounds", type=int, help="rounds of turns per process in the timing "
+                        "workloads (default per workload)")
     parser.add_argument("--only", help="comma-separated workloads, e.g. W1,W3 or W2-f32")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads (default 1)")
+    parser.add_argument("--threads", type=thread_counts, default=[1],
+                        help="BLAS/OpenMP threads, or several comma-separated: a table for "
+                        "each (default 1; 1,2 for both on two cores)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "CONTENDER"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--size", default="full", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    for name in ("reps", "rounds"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    return args
 
 
-def run_all(workloads, contenders, size, reps, threads):
+def contenders_of(workload):
+    """The workload's contenders that are installed, in its own order."""
+    return [c for c in workload.contenders if frameworks.available(c)]
+
+
+def run_all(workloads, size, reps, threads, rounds=None, label=""):
     """Every repetition in a fresh process: all contenders in one, taking turns (timing
     workloads; who goes first rotates), or one each, interleaved A B C A B C ..."""
     plan = [(w, rep, n_reps, group) for w in workloads
+            for cs in [contenders_of(w)]
             for n_reps in [reps or min(DEFAULT_REPS[size], w.max_reps or DEFAULT_REPS[size])]
             for rep in range(n_reps)
-            for group in ([contenders[rep % len(contenders):] + contenders[:rep % len(contenders)]]
-                          if w.bench else [[c] for c in contenders])]
-    runs = {w.name: {c: [] for c in contenders} for w in workloads}
+            for group in ([cs[rep % len(cs):] + cs[:rep % len(cs)]] if w.bench
+                          else [[c] for c in cs])]
+    runs = {w.name: {c: [] for c in contenders_of(w)} for w in workloads}
     for i, (w, rep, n_reps, group) in enumerate(plan, 1):
         t0 = time.perf_counter()
-        res = run_child(w.name, group, size, threads, paired=w.bench is not None)
+        res = run_child(w.name, group, size, threads, paired=w.bench is not None, rounds=rounds)
         for c in group:
             runs[w.name][c].append(dict(res.get(c, res), rep=rep))
-        print(f"[{i}/{len(plan)}] {w.name} rep {rep + 1}/{n_reps} {', '.join(group)}: "
+        print(f"[{label}{i}/{len(plan)}] {w.name} rep {rep + 1}/{n_reps} {', '.join(group)}: "
               f"{'error' if 'error' in res else 'ok'}, {time.perf_counter() - t0:.1f} s",
               file=sys.stderr, flush=True)
     return runs
 
 
 def tabulate(workloads, contenders, runs):
-    """Rows of the table, notes to print under it, and whether anything failed."""
-    others = [c for c in ("numpy", "torch") if c in contenders]
+    """Rows of the table, notes to print under it, and whether anything failed.
+    ``contenders``: the columns; a workload without one of them shows ``-`` there."""
+    others = [c for c in RATIO_OVER if c in contenders]
     header = ["workload", "metric", *contenders, *(f"tg/{c}" for c in others), "check"]
     rows, notes, failed, medians = [], [], False, {}
     for w in workloads:
@@ -256,7 +303,7 @@ def tabulate(workloads, contenders, runs):
         failed |= any(not p.startswith("FLAG") for p in problems)
         check = ", ".join(problems) or "ok"
         medians[w.name] = {c: {m: statistics.median(s[c]) for m, s in stats.items() if c in s}
-                           for c in contenders}
+                           for c in runs[w.name]}
         for k, (metric, per_c) in enumerate(stats.items()):
             rows.append([w.name if k == 0 else "", metric,
                          *(cell(per_c.get(c)) for c in contenders),
@@ -269,33 +316,50 @@ def tabulate(workloads, contenders, runs):
     return header, rows, notes, failed
 
 
+def threads_title(n):
+    return f"{n} BLAS/OpenMP thread{'s' if n > 1 else ''} per contender"
+
+
 def main(argv=None):
     args = parse_args(argv)
     if args.child:
-        return child_main(*args.child, args.size, args.threads)
+        return child_main(*args.child, args.size, args.threads[0], args.rounds)
     size = "quick" if args.quick else "full"
     workloads = select(args.only)
-    contenders = [c for c in frameworks.CONTENDERS if frameworks.available(c)]
-    missing = [c for c in frameworks.CONTENDERS if c not in contenders]
+    wanted = [c for c in frameworks.CONTENDERS if any(c in w.contenders for w in workloads)]
+    contenders = [c for c in wanted if frameworks.available(c)]
+    missing = [c for c in wanted if c not in contenders]
     print(f"tinygrad_edu benchmarks ({size} sizes)")
     print("\n".join(describe_machine(args.threads, contenders)))
     if missing:
         print(f"skipped (not importable): {', '.join(missing)}")
     sys.stdout.flush()
 
-    start = time.perf_counter()
-    runs = run_all(workloads, contenders, size, args.reps, args.threads)
-    header, rows, notes, failed = tabulate(workloads, contenders, runs)
-    print()
-    print(render(header, rows, args.markdown))
+    start, failed = time.perf_counter(), False
+    for n in args.threads:
+        label = f"{n} thread{'s' if n > 1 else ''} " if len(args.threads) > 1 else ""
+        runs = run_all(workloads, size, args.reps, n, args.rounds, label)
+        header, rows, notes, table_failed = tabulate(workloads, contenders, runs)
+        failed |= table_failed
+        print()
+        if len(args.threads) > 1:
+            print(f"#### {threads_title(n)}\n" if args.markdown else f"{threads_title(n)}:")
+        print(render(header, rows, args.markdown))
+        print()
+        for title, lines in (("notes", notes), ("contenders", contender_lines(runs, contenders))):
+            if lines:
+                print(f"{title}:" + "".join(f"\n  {line}" for line in lines))
+        sys.stdout.flush()
+    timing = [w.name for w in workloads if w.bench]
+    memory = [w.name for w in workloads if not w.bench]
     print("\nmedian [min–max] over repetitions, one fresh process each; tg/X = median of "
-          "tinygrad_edu / X over turns taken in the same round of the same process (W1-W3), "
-          "or over repetitions run one after the other (W4, W5); lower is better for "
-          "tinygrad_edu")
-    for title, lines in (("workloads", [f"{w.name}: {w.title}" for w in workloads]),
-                         ("notes", notes), ("contenders", contender_lines(runs, contenders))):
-        if lines:
-            print(f"{title}:" + "".join(f"\n  {line}" for line in lines))
+          "tinygrad_edu / X" + (f" over turns taken in the same round of the same process "
+                                f"({', '.join(timing)})" if timing else "")
+          + (" or" if timing and memory else "")
+          + (f" over repetitions run one after the other ({', '.join(memory)})" if memory
+             else "")
+          + "; lower is better for tinygrad_edu; - where a workload has no such contender")
+    print("workloads:" + "".join(f"\n  {w.name}: {w.title}" for w in workloads))
     print(f"total {time.perf_counter() - start:.0f} s; checksums "
           + ("DISAGREE or a run failed" if failed else "agree"))
     return 1 if failed else 0
@@ -305,7 +369,8 @@ def contender_lines(runs, contenders):
     """Version and thread pools in effect, as each contender's own process reported them."""
     lines = []
     for c in contenders:
-        info = next((r["info"] for w in runs.values() for r in w[c] if "error" not in r), None)
+        info = next((r["info"] for w in runs.values() for r in w.get(c, ()) if "error" not in r),
+                    None)
         if info:
             lines.append(f"{c} {info['version']}: " + "; ".join(info["pools"]))
     return lines

@@ -19,7 +19,8 @@ def numpy_chain(n):
         for _ in range(n):
             m = y * A
             y = m + B
-            tape += (m, y)
+            tape.append(m)                              # (no tuple a step, as += (m, y) made)
+            tape.append(y)
         return y, tape
 
     def backward(graph):
