@@ -7,6 +7,7 @@ names its own contenders (``Workload.contenders``): the estimator workloads (W6,
 put tinygrad_edu's models beside scikit-learn's.
 """
 import importlib.util
+import inspect
 import re
 
 import numpy as np
@@ -46,6 +47,7 @@ class Tinygrad:
             import tinygrad_edu as module
         self.tg, self.version = module, getattr(module, "__version__", "dev")
         self.sources = {}   # which loss formulation was used, reported by the workloads
+        self._alpha = "alpha" in inspect.signature(module.Tensor.add_).parameters
         self._found = {}
 
     def tensor(self, array, requires_grad=False):
@@ -59,8 +61,11 @@ class Tinygrad:
 
     def sgd_step(self, params, lr):
         with self.tg.no_grad():
-            for p in params:
-                p -= lr * p.grad.data  # (in place: a live graph locks p.data)
+            for p in params:  # PyTorch's SGD update (in place: a live graph locks p.data)
+                if self._alpha:
+                    p.add_(p.grad, alpha=-lr)
+                else:  # (a version before add_(alpha=), loaded by benchmarks.compare)
+                    p -= lr * p.grad.data
                 p.grad = None
 
     def cross_entropy(self, logits, labels):
@@ -120,8 +125,8 @@ class Torch:
 
     def sgd_step(self, params, lr):
         with self.torch.no_grad():
-            for p in params:
-                p -= lr * p.grad
+            for p in params:  # what torch.optim.SGD does, without its bookkeeping
+                p.add_(p.grad, alpha=-lr)
                 p.grad = None
 
     def cross_entropy(self, logits, labels):

@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu import data, nn
@@ -197,6 +199,45 @@ def test_a_second_backward_through_the_same_graph_accumulates_exactly():
 
 
 # --------------------------------------------------------------------- in-place rules
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_add_and_sub_with_alpha_equal_the_plain_expression_bit_for_bit(data):
+    # PyTorch's p.add_(g, alpha=-lr): large contiguous operands go through a block kernel
+    # (no temporary the size of p); every case must give exactly p + alpha * g
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    dtype = data.draw(st.sampled_from([np.float64, np.float32]))
+    shape = data.draw(st.sampled_from([(3,), (150_001,), (400, 300), (300, 400)]))  # 64K blocks
+    alpha = data.draw(st.floats(-10, 10, allow_nan=False, width=32))
+    p0, g = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    if data.draw(st.booleans()) and len(shape) == 2:
+        g = np.ascontiguousarray(g.T).T            # a transposed (non-contiguous) operand
+    p = tg.Tensor(p0.copy(), requires_grad=True)
+    with tg.no_grad():
+        p.add_(tg.Tensor(g), alpha=alpha)
+    np.testing.assert_array_equal(p.data, p0 + np.multiply(g, alpha, dtype=dtype))
+    assert p.dtype == dtype and p._version == 1
+    q = tg.Tensor(p0.copy())
+    q.sub_(g, alpha=alpha)
+    np.testing.assert_array_equal(q.data, p0 - np.multiply(g, alpha, dtype=dtype))
+
+
+def test_add_with_alpha_broadcasts_checks_alpha_and_guards_the_graph():
+    p = tg.Tensor(np.ones((2, 3)))
+    p.add_(np.array([1.0, 2.0, 3.0]), alpha=2.0)          # broadcast: the plain expression
+    np.testing.assert_array_equal(p.data, [[3.0, 5.0, 7.0]] * 2)
+    for bad in (True, "0.1", None, 1j):
+        with pytest.raises(tg.ArgumentError, match="alpha must be a real number"):
+            p.add_(np.ones(3), alpha=bad)
+    w = leaf(np.ones(3))
+    with pytest.raises(tg.GradientError, match="in-place update of a tensor that requires grad"):
+        w.sub_(np.ones(3), alpha=0.1)                     # a parameter: only under no_grad
+    y = (w * 2.0).sum()
+    with tg.no_grad():
+        w.sub_(np.ones(3), alpha=0.5)                     # the old graph is now stale
+    with pytest.raises(tg.GradientError, match="modified in place"):
+        y.backward()
+
+
 def test_total_plus_equals_loss_in_a_loop():
     w = leaf([1.0, 2.0])
     total = 0.0

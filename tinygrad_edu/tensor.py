@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from . import kernels
 from .errors import ArgumentError, DTypeError, GradientError, ShapeError
 from .modes import mutations, state
 
@@ -331,7 +332,7 @@ class Tensor:
         return _HookHandle(self, hook)
 
     # ------------------------------------------------------------- in-place updates
-    def _inplace(self, fn, other):
+    def _inplace(self, fn, other, *alpha):
         if state.grad_enabled and isinstance(other, Tensor) and other.requires_grad:
             raise GradientError(
                 f"in-place update with a value that requires grad (shape {other.shape}) would "
@@ -343,15 +344,24 @@ class Tensor:
                 "tg.no_grad() (as optimizers do); to add up losses for a report, add "
                 "loss.item(); otherwise use an out-of-place operation")
         with _writable(self._data):
-            fn(self._data, _data(other), out=self._data, casting="same_kind")
+            fn(self._data, _data(other), *alpha, out=self._data, casting="same_kind")
         self._version += 1
         return self
 
-    def add_(self, other):
-        return self._inplace(np.add, other)
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other, in place (PyTorch's add_): ``p.add_(p.grad, alpha=-lr)``
+        is the SGD update without a temporary the size of p (kernels.add_scaled)."""
+        alpha = _alpha(alpha, "add_")
+        if alpha == 1.0:
+            return self._inplace(np.add, other)
+        return self._inplace(_add_scaled, other, alpha)
 
-    def sub_(self, other):
-        return self._inplace(np.subtract, other)
+    def sub_(self, other, *, alpha=1):
+        """self -= alpha * other, in place (PyTorch's sub_)."""
+        alpha = _alpha(alpha, "sub_")
+        if alpha == 1.0:
+            return self._inplace(np.subtract, other)
+        return self._inplace(_add_scaled, other, -alpha)
 
     def mul_(self, other):
         return self._inplace(np.multiply, other)
@@ -637,6 +647,19 @@ class Tensor:
 
     def __getitem__(self, idx):
         return ops.GetItem.apply(self, _index(idx))
+
+
+def _add_scaled(y, x, alpha, out, casting):
+    """The ufunc-shaped form of kernels.add_scaled for Tensor._inplace: out = y + alpha x."""
+    kernels.add_scaled(out, x, alpha)
+
+
+def _alpha(alpha, op):
+    if alpha.__class__ is int or alpha.__class__ is float:
+        return alpha
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise ArgumentError(f"{op}: alpha must be a real number, got {alpha!r}")
+    return float(alpha)
 
 
 class _writable:
