@@ -238,6 +238,24 @@ def test_add_with_alpha_broadcasts_checks_alpha_and_guards_the_graph():
         y.backward()
 
 
+def test_from_numpy_shares_memory_and_the_graph_guards_it():
+    a = np.arange(6.0).reshape(2, 3)
+    t = tg.from_numpy(a)
+    a[0, 0] = 10.0                                        # shared, as torch.from_numpy
+    assert t.data[0, 0] == 10.0 and not t.requires_grad
+    w = leaf(np.ones((3, 1)))
+    y = (t @ w).sum()                                     # the product saves a
+    with pytest.raises(ValueError, match="read-only"):
+        a[0, 0] = 0.0                                     # a live graph holds it
+    y.backward()
+    np.testing.assert_array_equal(w.grad.data, a.sum(axis=0, keepdims=True).T)
+    del y
+    a[0, 0] = 0.0                                         # writeable again once it is gone
+    for bad, match in ((np.arange(3), "only floating arrays"), ([1.0, 2.0], "a numpy array")):
+        with pytest.raises(tg.DTypeError, match=match):
+            tg.from_numpy(bad)
+
+
 def test_total_plus_equals_loss_in_a_loop():
     w = leaf([1.0, 2.0])
     total = 0.0

@@ -5,8 +5,8 @@ table, each op its formula), function.py and tensor.py (the node and the array t
 records it); engine.py and kernels.py hold the speed work, fenced and measured.
 """
 # ruff: noqa: I001  (the order matters: tensor.py first, it closes the core's one cycle)
-from .tensor import (Tensor, cat, concatenate, einsum, maximum, minimum, stack, tensor,
-                     tensordot, where)
+from .tensor import (Tensor, cat, concatenate, einsum, from_numpy, maximum, minimum, stack,
+                     tensor, tensordot, where)
 from .creation import (arange, eye, full, linspace, ones, ones_like, rand, rand_like, randn,
                        randn_like, zeros, zeros_like)
 from .random import manual_seed
@@ -25,7 +25,8 @@ __version__ = "0.1.0"
 
 __all__ = ["AnomalyError", "ArgumentError", "DTypeError", "Function", "GradientError", "ShapeError",
            "Tensor", "arange", "autograd", "cat", "concatenate", "detect_anomaly", "einsum",
-           "enable_grad", "exercises", "eye", "full", "functional", "grad", "gradients", "hessian",
+           "enable_grad", "exercises", "eye", "from_numpy", "full", "functional", "grad", "gradients",
+           "hessian",
            "hvp", "is_grad_enabled", "jacobian", "linspace", "load", "manual_seed", "maximum",
            "minimum", "models", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like",
            "randn", "randn_like", "reference", "save", "stack", "tensor", "tensordot", "testing",

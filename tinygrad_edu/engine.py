@@ -28,7 +28,7 @@ from . import modes
 from .errors import GradientError
 from .function import _wrap
 from .kernels import unbroadcast
-from .modes import backward_mode
+from .modes import set_modes
 from .tensor import Tensor, as_numeric, run_hooks
 
 
@@ -69,19 +69,6 @@ def _arrived(t, g, arrays, wanted, captured, shared):
     return g
 
 
-class _gc_paused:
-    """No cyclic garbage collection during the walk: it creates many short-lived objects
-    and no cycles, and the collector would only traverse the graph again and again."""
-
-    def __enter__(self):
-        self.was_enabled = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc):
-        if self.was_enabled:
-            gc.enable()
-
-
 def walk(root, gradient, create_graph=False, inputs=None):
     """Walk the graph below ``root``; return {id: grad} for ``inputs`` or accumulate.
 
@@ -113,7 +100,13 @@ def walk(root, gradient, create_graph=False, inputs=None):
             heap.append((-r._ctx._seq, key, r))
     if len(heap) > 1:
         heapify(heap)
-    with backward_mode(create_graph) as checking, _gc_paused():  # (checking: anomaly mode)
+    # modes.backward_mode and no cyclic gc, written out (two context objects cost more
+    # than the walk of a small graph: the RBM's update, W6)
+    prev = set_modes(bool(create_graph), False)
+    checking = prev[1]  # the caller's anomaly mode: check every gradient
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
         while heap:
             t = heappop(heap)[2]
             node = t._ctx
@@ -150,6 +143,10 @@ def walk(root, gradient, create_graph=False, inputs=None):
         for t in leaves:
             if wanted is None or id(t) in wanted or t._hooks:
                 _arrived(t, pending.pop(id(t)), arrays, wanted, captured, shared)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        set_modes(*prev)
     return captured
 
 
@@ -165,8 +162,11 @@ def as_root_gradient(root, gradient):
         one = np.empty(root.shape, dtype=root.dtype)  # (np.ones is a Python-level wrapper)
         one.fill(1)
         return Tensor._make(one)
-    g = gradient if isinstance(gradient, Tensor) else Tensor._make(
-        as_numeric(gradient, "backward(gradient)", root.dtype))
+    if gradient.__class__ is np.ndarray and gradient.dtype == root.dtype:
+        g = Tensor._make(gradient.copy())  # (the common case without as_numeric's checks)
+    else:
+        g = gradient if isinstance(gradient, Tensor) else Tensor._make(
+            as_numeric(gradient, "backward(gradient)", root.dtype))
     if g.shape != root.shape:
         raise GradientError(f"backward(): gradient of shape {g.shape} does not match "
                             f"the output's shape {root.shape}")

@@ -56,6 +56,7 @@ import numpy as np
 from . import models, nn
 from .autograd import Tensor, gradients, no_grad
 from .models import MLPClassifier, _check_param, _check_X, _check_y, _exceptions
+from .tensor import from_numpy
 
 __all__ = ["BernoulliRBM", "DBNClassifier", "InputRangeWarning", "cd_gradient", "energy",
            "free_energy", "load_nudged_digits", "nudge_digits"]
@@ -116,7 +117,7 @@ def _free_energy_gradient(V1, grad_rows, theta):
     dL/dtheta (an array) and the pre-activations [v, 1] @ theta (before the update: the
     chain's next hidden sample is drawn from their sigmoid).
     """
-    pre = Tensor(V1) @ theta
+    pre = from_numpy(V1) @ theta
     d_theta, = gradients([pre.softplus(), pre], [theta], grad_output=grad_rows)
     return d_theta.data, pre.data
 
@@ -164,6 +165,19 @@ def _sigmoid():
             out *= 0.5
             return out
         return expit
+
+
+def _sigmoid_into(p, negated=False):
+    """sigmoid(p) written into p (given -p when ``negated``): numpy's exp in four passes,
+    1.5x faster than scipy's expit on the (10, 100) arrays of an update (W6); one ulp
+    from expit, so a draw u < p could differ only where u falls within an ulp of p.
+    Used inside fit's updates, where an overflow (exp(1000) = inf: sigmoid 0, exact)
+    warns nothing."""
+    if not negated:
+        np.negative(p, out=p)
+    np.exp(p, out=p)
+    p += 1.0
+    return np.divide(1.0, p, out=p)
 
 
 # ------------------------------------------------------------------ input checks
@@ -485,8 +499,11 @@ class BernoulliRBM:
         h = self.h_samples_ if self.persistent else self._sample(
             self._hidden_probabilities(v_data), rng)
         V1 = V1[:len(grad_rows[0])]
+        W, b = self.components_, self.intercept_visible_
         for step in range(self.k):
-            p = self._visible_probabilities(h)
+            p = h @ W                                        # P(v = 1 | h)
+            p += b
+            _sigmoid_into(p)
             if step + 1 < self.k:
                 h = self._sample(self._hidden_probabilities(self._sample(p, rng)), rng)
             else:
@@ -498,8 +515,8 @@ class BernoulliRBM:
         d_theta[-1, -1] = 0.0      # E's constant term: no probability depends on it
         theta.data -= d_theta
         # The chains go on from P(h | v_model) under the weights the update started from.
-        h_model = _sigmoid()(pre[n:, :-1])
-        self.h_samples_ = self._sample(h_model, rng)
+        h_model = _sigmoid_into(np.negative(pre[n:, :-1]), negated=True)
+        self.h_samples_ = np.less(rng.uniform(size=h_model.shape), h_model, out=h_model)
 
     def _record(self, monitor, seconds, epoch):
         """Append the epoch's numbers to history_ (and print them when verbose)."""

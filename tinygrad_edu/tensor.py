@@ -871,6 +871,19 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def from_numpy(array):
+    """A Tensor that shares ``array``'s memory (PyTorch's torch.from_numpy): no copy, so
+    writes into the array show in the Tensor (and, while a graph has saved it, the array
+    is read-only: see Tensor.data). Only floating arrays are shared; Tensor(array)
+    copies any other."""
+    if not isinstance(array, np.ndarray):
+        raise DTypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    if array.dtype.kind != "f":
+        raise DTypeError(f"from_numpy: a Tensor shares only floating arrays, got dtype "
+                         f"{array.dtype}; Tensor(array) converts it (a copy)")
+    return Tensor._make(array)
+
+
 def _tensors(xs):
     return [x if isinstance(x, Tensor) else Tensor(x) for x in xs]
 
