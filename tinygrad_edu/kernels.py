@@ -172,7 +172,19 @@ def softplus_parts(x):
 def shifted_logsumexp(x, axes):
     """log(sum(exp(x))) over axes with keepdims, and on the way e = exp(x - m) and its sum
     s (m the max, 0 where it is not finite): no overflow; e / s is the softmax. One
-    helper for LogSumExp, LogSoftmax and CrossEntropy."""
+    helper for LogSumExp, LogSoftmax and CrossEntropy.
+
+    Where the whole array spans at most 32 (the logits of a classifier, mostly), its one
+    max shifts every row: two contiguous reductions instead of a max per row, 22 against
+    13 us on (200, 10) logits (W8); every exp(x - m) is then at least e^-32, so no digit
+    is lost, and s >= 1 for the row that holds the max, > e^-32 for any other.
+    """
+    if x.size:
+        hi = x.max()
+        if hi - x.min() <= 32.0:  # (False for NaN, and for infinities)
+            e = exp_into(np.asarray(x - hi))
+            s = e.sum(axis=axes, keepdims=True)
+            return np.log(s) + hi, e, s
     m = np.asarray(x.max(axis=axes, keepdims=True))
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0.0)
