@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from kernel_probe import counted_kernel  # tests/kernel_probe.py
 from numpy.lib.stride_tricks import sliding_window_view
 
 import tinygrad_edu as tg
@@ -312,18 +313,8 @@ def test_first_order_kernels_equal_the_formula_backwards(name, data):
     else:
         geom = data.draw(pool_geometries())
         fn, inputs = pool_op_cases(data.draw(images(geom)), geom)[name]
-    op = getattr(ops2d, name)
-    kernel, calls = op.backward_array, []
-
-    def counted(ctx, g):
-        calls.append(type(ctx).__name__)
-        return kernel(ctx, g)
-
-    op.backward_array = staticmethod(counted)
-    try:
+    with counted_kernel(getattr(ops2d, name)) as calls:
         fast, formula = first_order_and_formula(fn, inputs)
-    finally:
-        op.backward_array = staticmethod(kernel)
     assert name in calls, f"the {name} kernel was not used by the first-order backward"
     for f, g in zip(fast, formula):
         assert_same(f, g)

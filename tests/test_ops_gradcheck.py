@@ -11,6 +11,7 @@ import hypothesis.strategies as st
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from kernel_probe import counted_kernel  # tests/kernel_probe.py
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
@@ -381,18 +382,8 @@ def test_first_order_kernel_equals_the_formula_backward(name, data):
     xs = [tg.Tensor(x, requires_grad=True) for x in inputs]
     out = fn(*xs)
     u = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))).standard_normal(out.shape)
-    op = getattr(ops, name)
-    kernel, calls = op.backward_array, []
-
-    def counted(ctx, g):
-        calls.append(type(ctx).__name__)
-        return kernel(ctx, g)
-
-    op.backward_array = staticmethod(counted)
-    try:
+    with counted_kernel(getattr(ops, name)) as calls:
         fast = tg.gradients(out, xs, grad_output=u)
-    finally:
-        op.backward_array = staticmethod(kernel)
     assert name in calls, f"the {name} kernel was not used by the first-order backward"
     formula = tg.gradients(out, xs, grad_output=u, create_graph=True)
     for i, (k, f) in enumerate(zip(fast, formula)):
