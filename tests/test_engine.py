@@ -1495,6 +1495,32 @@ def test_outputs_without_a_graph_send_nothing_and_bad_lists_are_refused():
         tg.autograd.backward([x * 2.0, const], [np.ones(2), np.ones(2)])
 
 
+def test_outputs_without_a_graph_need_no_gradient_and_a_lone_gradient_is_not_split():
+    x = leaf([1.0, 2.0])
+    gx, = tg.autograd.gradients(tg.Tensor(np.ones(3)), [x])      # no graph: zeros, no check
+    np.testing.assert_array_equal(gx.data, [0.0, 0.0])
+    gx, = tg.autograd.gradients([tg.Tensor(np.ones(3)), x * 2.0], [x],
+                                grad_output=[None, np.ones(2)])
+    np.testing.assert_array_equal(gx.data, [2.0, 2.0])
+    with pytest.raises(tg.GradientError, match="2 outputs but 1 gradients"):
+        tg.autograd.backward([x * 1.0, x * 2.0], np.array([[1.0, 1.0], [5.0, 5.0]]))
+
+
+def test_log_softmax_of_rows_far_apart_keeps_every_digit():
+    # each row is shifted by its own max: a row 30 below another loses nothing (float64)
+    # and a row 17 below another does not underflow (float16)
+    for dtype, rows in ((np.float64, [[31.9, 0.0, 1.0], [-0.5, 0.25, 0.0]]),
+                        (np.float16, [[20.0, 0.0], [0.0, -12.0]])):
+        x = np.array(rows, dtype=dtype)
+        got = tg.Tensor(x).log_softmax(axis=1).data
+        xl = x.astype(np.longdouble)
+        exact = xl - np.log(np.exp(xl - xl.max(1, keepdims=True)).sum(1, keepdims=True)) \
+            - xl.max(1, keepdims=True)
+        eps = np.finfo(dtype).eps  # (x - logsumexp rounds to eps |x| where x is large)
+        scale = np.maximum(np.maximum(np.abs(exact), np.abs(xl)), 1)
+        assert np.all(np.abs(got - exact) <= 4 * eps * scale), got
+
+
 def test_several_outputs_agree_with_torch_autograd_grad():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)

@@ -251,9 +251,33 @@ def test_from_numpy_shares_memory_and_the_graph_guards_it():
     np.testing.assert_array_equal(w.grad.data, a.sum(axis=0, keepdims=True).T)
     del y
     a[0, 0] = 0.0                                         # writeable again once it is gone
-    for bad, match in ((np.arange(3), "only floating arrays"), ([1.0, 2.0], "a numpy array")):
+    for bad, match in ((np.arange(3), "only floating arrays"), ([1.0, 2.0], "a numpy.ndarray")):
         with pytest.raises(tg.DTypeError, match=match):
             tg.from_numpy(bad)
+
+
+def test_add_with_alpha_of_an_overlapping_view_equals_the_plain_expression():
+    # t[1:] += 2 t[:-1] through views of one array: the blocks must not read what an
+    # earlier block wrote (numpy's own in-place expression buffers the whole right side)
+    base = np.arange(200_001.0)
+    t = tg.Tensor(base.copy())
+    t[1:].add_(t[:-1], alpha=2.0)
+    want = base.copy()
+    want[1:] = base[1:] + 2.0 * base[:-1]
+    np.testing.assert_array_equal(t.data, want)
+    same = tg.Tensor(base.copy())
+    same.add_(same, alpha=2.0)                            # the very same array: fine
+    np.testing.assert_array_equal(same.data, 3.0 * base)
+
+
+def test_from_numpy_refuses_array_subclasses_and_alpha_takes_a_0d_array():
+    with pytest.raises(tg.DTypeError, match="numpy.ndarray, got matrix"):
+        tg.from_numpy(np.matrix([[1.0, 2.0], [3.0, 4.0]]))
+    with pytest.raises(tg.DTypeError, match="numpy.ndarray, got MaskedArray"):
+        tg.from_numpy(np.ma.masked_array([1.0, 2.0], mask=[0, 1]))
+    p = tg.Tensor(np.ones(3))
+    p.sub_(np.ones(3), alpha=np.array(0.25))             # a learning rate kept as a 0-d array
+    np.testing.assert_array_equal(p.data, [0.75] * 3)
 
 
 def test_total_plus_equals_loss_in_a_loop():

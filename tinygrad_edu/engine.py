@@ -179,15 +179,26 @@ def _roots(what, outputs, grads):
     tuple, ``grads`` None or one gradient per output, as in torch.autograd)."""
     if isinstance(outputs, Tensor):
         return outputs, as_root_gradient(outputs, grads)
+    outputs, grads = _pairs(what, outputs, grads)
+    return outputs, tuple(as_root_gradient(t, g) for t, g in zip(outputs, grads))
+
+
+def _pairs(what, outputs, grads):
+    """Several outputs and one gradient each (None: the implicit 1 of a one-element
+    output), checked; a single array or Tensor is one gradient, never split into rows."""
     outputs = tuple(outputs)
     if not outputs or not all(isinstance(t, Tensor) for t in outputs):
         raise GradientError(f"{what}: the outputs must be a Tensor or a non-empty list of "
                             f"Tensors, got {[type(t).__name__ for t in outputs]}")
-    grads = (None,) * len(outputs) if grads is None else tuple(grads)
+    if grads is None:
+        grads = (None,) * len(outputs)
+    elif isinstance(grads, (Tensor, np.ndarray)):
+        grads = (grads,)
+    grads = tuple(grads)
     if len(grads) != len(outputs):
         raise GradientError(f"{what}: {len(outputs)} outputs but {len(grads)} gradients "
                             "(give one per output, None for a one-element output)")
-    return outputs, tuple(as_root_gradient(t, g) for t, g in zip(outputs, grads))
+    return outputs, grads
 
 
 def backward(tensor, gradient=None, create_graph=False):
@@ -213,13 +224,16 @@ def gradients(output, inputs, grad_output=None, create_graph=False):
     a zero gradient.
     """
     inputs = tuple(inputs)
-    root, gradient = _roots("gradients()", output, grad_output)
-    if not isinstance(root, Tensor):  # several outputs: those without a graph send nothing
-        kept = [(t, g) for t, g in zip(root, gradient) if t.requires_grad]
-        root, gradient = tuple(t for t, _ in kept), tuple(g for _, g in kept)
+    if isinstance(output, Tensor):
+        live = output.requires_grad
+        root = output
+        gradient = as_root_gradient(output, grad_output) if live else None
+    else:  # several outputs: those without a graph send nothing
+        kept = [(t, g) for t, g in zip(*_pairs("gradients()", output, grad_output))
+                if t.requires_grad]
+        root = tuple(t for t, _ in kept)
+        gradient = tuple(as_root_gradient(t, g) for t, g in kept)
         live = bool(root)
-    else:
-        live = root.requires_grad
     captured = walk(root, gradient, create_graph, inputs) if live else {}
     return tuple(captured.get(id(t)) if id(t) in captured
                  else Tensor._make(np.zeros(t.shape, dtype=t.dtype)) for t in inputs)

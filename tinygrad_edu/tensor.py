@@ -657,6 +657,8 @@ def _add_scaled(y, x, alpha, out, casting):
 def _alpha(alpha, op):
     if alpha.__class__ is int or alpha.__class__ is float:
         return alpha
+    if isinstance(alpha, (np.ndarray, np.generic)) and alpha.ndim == 0 and alpha.dtype.kind in "fiu":
+        return float(alpha)  # (a learning rate kept as a 0-d array)
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise ArgumentError(f"{op}: alpha must be a real number, got {alpha!r}")
     return float(alpha)
@@ -876,8 +878,8 @@ def from_numpy(array):
     writes into the array show in the Tensor (and, while a graph has saved it, the array
     is read-only: see Tensor.data). Only floating arrays are shared; Tensor(array)
     copies any other."""
-    if not isinstance(array, np.ndarray):
-        raise DTypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    if type(array) is not np.ndarray:  # (np.matrix would make * a matrix product)
+        raise DTypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     if array.dtype.kind != "f":
         raise DTypeError(f"from_numpy: a Tensor shares only floating arrays, got dtype "
                          f"{array.dtype}; Tensor(array) converts it (a copy)")
