@@ -1506,6 +1506,20 @@ def test_outputs_without_a_graph_need_no_gradient_and_a_lone_gradient_is_not_spl
         tg.autograd.backward([x * 1.0, x * 2.0], np.array([[1.0, 1.0], [5.0, 5.0]]))
 
 
+def test_a_root_gradient_is_copied_and_cast_unless_it_is_differentiated_through():
+    x = leaf([1.0, 2.0], dtype=np.float32)
+    G = tg.Tensor(np.array([3.0, 4.0]), requires_grad=True)    # float64, with a graph
+    (x + 0.0).backward(G)
+    assert x.grad.dtype == np.float32 and not np.shares_memory(x.grad.data, G.data)
+    G.data[0] = 100.0                                          # the caller's array
+    assert x.grad.data.tolist() == [3.0, 4.0]
+    a = leaf([1.0, 2.0])
+    gg = tg.Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    ga, = tg.autograd.gradients(a * 2.0, [a], grad_output=gg, create_graph=True)
+    ga.sum().backward()                                        # d(sum 2 g)/dg = 2
+    np.testing.assert_array_equal(gg.grad.data, [2.0, 2.0])
+
+
 def test_log_softmax_of_rows_far_apart_keeps_every_digit():
     # each row is shifted by its own max: a row 30 below another loses nothing (float64)
     # and a row 17 below another does not underflow (float16)

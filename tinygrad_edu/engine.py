@@ -150,10 +150,12 @@ def walk(root, gradient, create_graph=False, inputs=None):
     return captured
 
 
-def as_root_gradient(root, gradient):
-    """dL/droot as a Tensor of root's shape: 1 for a one-element root, else checked."""
-    if isinstance(gradient, Tensor) and not gradient.requires_grad:
-        gradient = gradient._data.copy()  # the caller keeps its own array
+def as_root_gradient(root, gradient, create_graph=False):
+    """dL/droot as a Tensor of root's shape and dtype: 1 for a one-element root, else
+    checked. A copy, the caller keeps its own array; only a gradient that has a graph of
+    its own, under create_graph, is used as it is (to be differentiated through)."""
+    if isinstance(gradient, Tensor) and not (create_graph and gradient.requires_grad):
+        gradient = gradient._data  # (copied and cast below)
     if gradient is None:
         if root.size != 1:
             raise GradientError(
@@ -173,14 +175,14 @@ def as_root_gradient(root, gradient):
     return g
 
 
-def _roots(what, outputs, grads):
+def _roots(what, outputs, grads, create_graph=False):
     """The roots of a walk, as the walk takes them: one Tensor and its gradient, or a
     tuple of Tensors and a tuple of gradients (several outputs: ``outputs`` a list or
     tuple, ``grads`` None or one gradient per output, as in torch.autograd)."""
     if isinstance(outputs, Tensor):
-        return outputs, as_root_gradient(outputs, grads)
+        return outputs, as_root_gradient(outputs, grads, create_graph)
     outputs, grads = _pairs(what, outputs, grads)
-    return outputs, tuple(as_root_gradient(t, g) for t, g in zip(outputs, grads))
+    return outputs, tuple(as_root_gradient(t, g, create_graph) for t, g in zip(outputs, grads))
 
 
 def _pairs(what, outputs, grads):
@@ -212,7 +214,7 @@ def backward(tensor, gradient=None, create_graph=False):
     if not all(isinstance(t, Tensor) and t.requires_grad for t in roots):
         raise GradientError("backward(): the tensor does not require grad and has no graph "
                             "(did you create it under no_grad, or forget requires_grad=True?)")
-    walk(*_roots("backward()", tensor, gradient), create_graph)
+    walk(*_roots("backward()", tensor, gradient, create_graph), create_graph)
 
 
 def gradients(output, inputs, grad_output=None, create_graph=False):
@@ -227,12 +229,12 @@ def gradients(output, inputs, grad_output=None, create_graph=False):
     if isinstance(output, Tensor):
         live = output.requires_grad
         root = output
-        gradient = as_root_gradient(output, grad_output) if live else None
+        gradient = as_root_gradient(output, grad_output, create_graph) if live else None
     else:  # several outputs: those without a graph send nothing
         kept = [(t, g) for t, g in zip(*_pairs("gradients()", output, grad_output))
                 if t.requires_grad]
         root = tuple(t for t, _ in kept)
-        gradient = tuple(as_root_gradient(t, g) for t, g in kept)
+        gradient = tuple(as_root_gradient(t, g, create_graph) for t, g in kept)
         live = bool(root)
     captured = walk(root, gradient, create_graph, inputs) if live else {}
     return tuple(captured.get(id(t)) if id(t) in captured
