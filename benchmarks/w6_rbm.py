@@ -30,6 +30,7 @@ if __package__ in (None, ""):               # started as ``python benchmarks/w6_
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.harness import Bench, Workload, result, timed
+from benchmarks.w2_mlp import sigmoid_into  # (an ulp from expit: no draw flips in practice)
 
 SETTINGS = {"n_components": 100, "learning_rate": 0.06, "batch_size": 10, "n_iter": 1,
             "random_state": 0}
@@ -41,17 +42,6 @@ def make_data(n=None):
     from tinygrad_edu.rbm import load_nudged_digits
     X = load_nudged_digits()[0]
     return X if n is None else X[:n]
-
-
-def sigmoid_into(a, out=None):
-    """1 / (1 + exp(-a)) in four in-place passes. scipy's expit (scikit-learn's and
-    tinygrad_edu's) loops over libm's exp one element at a time: 2 to 2.5x slower on
-    these (10, 64) and (20, 101) arrays. The two differ by an ulp, so a draw u < p
-    could only flip where u falls within an ulp of p (about 1e-10 of an epoch)."""
-    out = np.negative(a, out=out)
-    np.exp(out, out=out)
-    out += 1.0
-    return np.divide(1.0, out, out=out)
 
 
 def numpy_epoch(X, n_components, learning_rate, batch_size, random_state, **_):

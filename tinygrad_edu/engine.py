@@ -175,32 +175,33 @@ def as_root_gradient(root, gradient, create_graph=False):
     return g
 
 
-def _roots(what, outputs, grads, create_graph=False):
-    """The roots of a walk, as the walk takes them: one Tensor and its gradient, or a
-    tuple of Tensors and a tuple of gradients (several outputs: ``outputs`` a list or
-    tuple, ``grads`` None or one gradient per output, as in torch.autograd)."""
-    if isinstance(outputs, Tensor):
-        return outputs, as_root_gradient(outputs, grads, create_graph)
-    outputs, grads = _pairs(what, outputs, grads)
-    return outputs, tuple(as_root_gradient(t, g, create_graph) for t, g in zip(outputs, grads))
-
-
-def _pairs(what, outputs, grads):
-    """Several outputs and one gradient each (None: the implicit 1 of a one-element
-    output), checked; a single array or Tensor is one gradient, never split into rows."""
-    outputs = tuple(outputs)
+def _roots(what, outputs, grads, create_graph, need_graph):
+    """The roots of a walk, as the walk takes them: one Tensor and its gradient, or (for
+    ``outputs`` a list, ``grads`` None or one gradient per output, as in torch.autograd;
+    a single array or Tensor is one gradient, never split into rows) a tuple of Tensors
+    and a tuple of gradients. An output without a graph sends nothing: it is dropped
+    (None when none is left), or refused when ``need_graph``."""
+    single = isinstance(outputs, Tensor)
+    outputs = (outputs,) if single else tuple(outputs)
     if not outputs or not all(isinstance(t, Tensor) for t in outputs):
         raise GradientError(f"{what}: the outputs must be a Tensor or a non-empty list of "
                             f"Tensors, got {[type(t).__name__ for t in outputs]}")
-    if grads is None:
-        grads = (None,) * len(outputs)
-    elif isinstance(grads, (Tensor, np.ndarray)):
+    if single or isinstance(grads, (Tensor, np.ndarray)):
         grads = (grads,)
-    grads = tuple(grads)
+    grads = (None,) * len(outputs) if grads is None else tuple(grads)
     if len(grads) != len(outputs):
         raise GradientError(f"{what}: {len(outputs)} outputs but {len(grads)} gradients "
                             "(give one per output, None for a one-element output)")
-    return outputs, grads
+    if need_graph and not all(t.requires_grad for t in outputs):
+        raise GradientError(f"{what}: the tensor does not require grad and has no graph "
+                            "(did you create it under no_grad, or forget requires_grad=True?)")
+    kept = [(t, as_root_gradient(t, g, create_graph))
+            for t, g in zip(outputs, grads) if t.requires_grad]
+    if not kept:
+        return None, None
+    if single:
+        return kept[0]
+    return tuple(t for t, _ in kept), tuple(g for _, g in kept)
 
 
 def backward(tensor, gradient=None, create_graph=False):
@@ -210,11 +211,7 @@ def backward(tensor, gradient=None, create_graph=False):
     (torch.autograd.backward's ``tensors`` and ``grad_tensors``): the leaves get the
     gradient of sum_k <gradient_k, tensor_k>, every path from every output summed.
     """
-    roots = (tensor,) if isinstance(tensor, Tensor) else tuple(tensor)
-    if not all(isinstance(t, Tensor) and t.requires_grad for t in roots):
-        raise GradientError("backward(): the tensor does not require grad and has no graph "
-                            "(did you create it under no_grad, or forget requires_grad=True?)")
-    walk(*_roots("backward()", tensor, gradient, create_graph), create_graph)
+    walk(*_roots("backward()", tensor, gradient, create_graph, need_graph=True), create_graph)
 
 
 def gradients(output, inputs, grad_output=None, create_graph=False):
@@ -226,16 +223,7 @@ def gradients(output, inputs, grad_output=None, create_graph=False):
     a zero gradient.
     """
     inputs = tuple(inputs)
-    if isinstance(output, Tensor):
-        live = output.requires_grad
-        root = output
-        gradient = as_root_gradient(output, grad_output, create_graph) if live else None
-    else:  # several outputs: those without a graph send nothing
-        kept = [(t, g) for t, g in zip(*_pairs("gradients()", output, grad_output))
-                if t.requires_grad]
-        root = tuple(t for t, _ in kept)
-        gradient = tuple(as_root_gradient(t, g, create_graph) for t, g in kept)
-        live = bool(root)
-    captured = walk(root, gradient, create_graph, inputs) if live else {}
+    root, gradient = _roots("gradients()", output, grad_output, create_graph, need_graph=False)
+    captured = {} if root is None else walk(root, gradient, create_graph, inputs)
     return tuple(captured.get(id(t)) if id(t) in captured
                  else Tensor._make(np.zeros(t.shape, dtype=t.dtype)) for t in inputs)

@@ -269,8 +269,7 @@ class SGD(Optimizer):
                 b = g.copy() if b is None else np.add(mu * b, g, out=b)
                 s["momentum_buffer"] = b
                 g = g + mu * b if group["nesterov"] else b
-            p.sub_(g, alpha=group["lr"])  # in place, no temporary; bumps the version: a
-            # stale graph refuses to run
+            p.sub_(g, alpha=group["lr"])  # in place; the version bump stops a stale graph
 
 
 class Adam(Optimizer):

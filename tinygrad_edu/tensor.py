@@ -332,7 +332,7 @@ class Tensor:
         return _HookHandle(self, hook)
 
     # ------------------------------------------------------------- in-place updates
-    def _inplace(self, fn, other, *alpha):
+    def _inplace(self, fn, other):
         if state.grad_enabled and isinstance(other, Tensor) and other.requires_grad:
             raise GradientError(
                 f"in-place update with a value that requires grad (shape {other.shape}) would "
@@ -344,7 +344,7 @@ class Tensor:
                 "tg.no_grad() (as optimizers do); to add up losses for a report, add "
                 "loss.item(); otherwise use an out-of-place operation")
         with _writable(self._data):
-            fn(self._data, _data(other), *alpha, out=self._data, casting="same_kind")
+            fn(self._data, _data(other), out=self._data, casting="same_kind")
         self._version += 1
         return self
 
@@ -354,14 +354,13 @@ class Tensor:
         alpha = _alpha(alpha, "add_")
         if alpha == 1.0:
             return self._inplace(np.add, other)
-        return self._inplace(_add_scaled, other, alpha)
+        return self._inplace(lambda y, x, out, casting: kernels.add_scaled(out, x, alpha),
+                             other)
 
     def sub_(self, other, *, alpha=1):
         """self -= alpha * other, in place (PyTorch's sub_)."""
         alpha = _alpha(alpha, "sub_")
-        if alpha == 1.0:
-            return self._inplace(np.subtract, other)
-        return self._inplace(_add_scaled, other, -alpha)
+        return self._inplace(np.subtract, other) if alpha == 1.0 else self.add_(other, alpha=-alpha)
 
     def mul_(self, other):
         return self._inplace(np.multiply, other)
@@ -649,17 +648,12 @@ class Tensor:
         return ops.GetItem.apply(self, _index(idx))
 
 
-def _add_scaled(y, x, alpha, out, casting):
-    """The ufunc-shaped form of kernels.add_scaled for Tensor._inplace: out = y + alpha x."""
-    kernels.add_scaled(out, x, alpha)
-
-
 def _alpha(alpha, op):
-    if alpha.__class__ is int or alpha.__class__ is float:
-        return alpha
-    if isinstance(alpha, (np.ndarray, np.generic)) and alpha.ndim == 0 and alpha.dtype.kind in "fiu":
-        return float(alpha)  # (a learning rate kept as a 0-d array)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+    """alpha of add_/sub_ as a float: a real number, or a 0-d array of one (a learning rate
+    kept as an array)."""
+    if isinstance(alpha, np.ndarray) and alpha.ndim == 0:
+        alpha = alpha[()]
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):
         raise ArgumentError(f"{op}: alpha must be a real number, got {alpha!r}")
     return float(alpha)
 
