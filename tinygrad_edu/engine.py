@@ -26,9 +26,9 @@ import numpy as np
 
 from . import modes
 from .errors import GradientError
-from .function import _wrap
+from .function import _ARRAYS, _MANY, _ONE, _wrap
 from .kernels import unbroadcast
-from .modes import set_modes
+from .modes import mutations, set_modes
 from .tensor import Tensor, as_numeric, run_hooks
 
 
@@ -113,9 +113,28 @@ def walk(root, gradient, create_graph=False, inputs=None):
             g = pending.pop(id(t))
             if t._hooks or t._retain or (wanted is not None and id(t) in wanted):
                 g = _arrived(t, g, arrays, wanted, captured, shared)
-            grads = node.vjp(t, g, arrays)
+            if arrays and node.array_backward:  # node.vjp, written out (W1: one call per node)
+                backward = node.backward_array or node.backward
+                if node._saved is None:
+                    grads = backward(node, g)
+                else:
+                    if mutations.count != node._stamp:
+                        node._check_versions(t)
+                    node._out = _ARRAYS
+                    try:
+                        grads = backward(node, g)
+                    finally:
+                        node._out = None
+                if grads.__class__ is not tuple:
+                    grads = tuple(grads) if isinstance(grads, list) else (grads,)
+                if len(grads) != len(node.needs_input_grad):
+                    node._wrong_count(grads)
+            else:
+                grads = node.vjp(t, g, arrays)
+            p1 = node._p1
+            parents = (node._p0,) if p1 is _ONE else node._p0 if p1 is _MANY else (node._p0, p1)
             handed = []
-            for p, pg, need in zip(node.parents, grads, node.needs_input_grad):
+            for p, pg, need in zip(parents, grads, node.needs_input_grad):
                 if pg is None or not need:
                     continue
                 if arrays and pg.__class__ is not np.ndarray:  # (inline: one call per edge)
@@ -124,12 +143,14 @@ def walk(root, gradient, create_graph=False, inputs=None):
                 pdata = p._data
                 if gdata.shape != pdata.shape:
                     pg = unbroadcast(pg, pdata.shape, type(node).__name__)
-                if gdata.dtype != pdata.dtype:
+                if gdata.dtype is not pdata.dtype and gdata.dtype != pdata.dtype:
                     pg = pg.astype(pdata.dtype)
                 if checking:
                     modes.check_finite(pg if arrays else pg._data, "backward", node)
-                if handed and any(pg is h for h in handed):  # one object, two inputs (add)
-                    shared.add(id(pg))
+                for h in handed:  # one object sent to two inputs (add): copy before handing out
+                    if pg is h:
+                        shared.add(id(pg))
+                        break
                 handed.append(pg)
                 key = id(p)
                 if key in pending:

@@ -24,6 +24,7 @@ from .modes import departures, mutations, state
 from .tensor import Tensor
 
 _new = object.__new__
+_NO = object()  # an input of apply that was not given
 _next_seq = itertools.count().__next__  # numbers the recorded nodes in order of creation
 
 
@@ -164,12 +165,15 @@ class Function:
         if grads.__class__ is not tuple:
             grads = tuple(grads) if isinstance(grads, list) else (grads,)
         if len(grads) != len(self.needs_input_grad):  # (one flag per input)
-            raise GradientError(f"{type(self).__name__}.backward returned {len(grads)} "
-                                f"gradient(s) for {len(self.parents)} input(s)")
+            self._wrong_count(grads)
         if not arrays:
             grads = tuple(gp if gp is None or isinstance(gp, Tensor) else _wrap(gp)
                           for gp in grads)
         return grads
+
+    def _wrong_count(self, grads):
+        raise GradientError(f"{type(self).__name__}.backward returned {len(grads)} "
+                            f"gradient(s) for {len(self.parents)} input(s)")
 
     def _check_versions(self, out):
         """Refuse to run backward with saved values that were modified in place since."""
@@ -185,38 +189,44 @@ class Function:
 
     # ------------------------------------------------------------------ the hot path
     # apply runs once per op: W1 (200 ops on 4x4 arrays) and W4 (a million-op chain)
-    # measure little else. One and two inputs, nearly every op, are spelled out: on 4x4
-    # arrays a comprehension costs as much as the arithmetic (a plain loop over the
-    # arguments is 1.12x slower on W1, paired turns). The inputs of one- and two-input
-    # nodes sit in the slots _p0, _p1 rather than in a tuple: one object less per op for
-    # the cyclic garbage collector to walk again and again while a long graph grows (a
-    # third less forward time on W4); _p1 is then _ONE or _MANY for one or more inputs.
+    # measure little else. One and two inputs without options, nearly every op, are
+    # spelled out: named parameters instead of *args and **kwargs (no tuple and dict to
+    # pack and unpack: 0.75x the time of the generic call on W1's 4x4 operands), forward
+    # called with its arrays directly. The inputs of one- and two-input nodes sit in the
+    # slots _p0, _p1 rather than in a tuple: one object less per op for the cyclic
+    # garbage collector to walk again and again while a long graph grows (a third less
+    # forward time on W4); _p1 is then _ONE or _MANY for one or more inputs.
     # needs_input_grad of one and two inputs is a shared tuple: no new object per op.
     @classmethod
-    def apply(cls, *args, **kwargs):
+    def apply(cls, a=_NO, b=_NO, /, *more, **kwargs):
         """Run forward on the inputs' arrays; record the node if any input needs a gradient."""
         ctx = _new(cls)
         ctx._saved = None
-        n = len(args)
-        if n == 2:
-            a, b = args
-            arrays = (a._data if isinstance(a, Tensor) else a, b._data if isinstance(b, Tensor) else b)
-        elif n == 1:
-            a, = args
-            arrays = (a._data,) if isinstance(a, Tensor) else args
+        if more or kwargs or a is _NO:  # options, or other than one or two inputs
+            args = (() if a is _NO else (a,) if b is _NO else (a, b)) + more
+            n = len(args)
+            arrays = [x._data if isinstance(x, Tensor) else x for x in args]
+            if n == 2:
+                a, b = args
+            try:
+                out = cls.forward(ctx, *arrays, **kwargs)
+            except (ValueError, TypeError) as e:
+                _forward_failed(cls, e, arrays)
+        elif b is _NO:
+            n = 1
+            x = a._data if isinstance(a, Tensor) else a
+            try:
+                out = cls.forward(ctx, x)
+            except (ValueError, TypeError) as e:
+                _forward_failed(cls, e, (x,))
         else:
-            arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        try:
-            out = cls.forward(ctx, *arrays, **kwargs)
-        except ValueError as e:
-            if isinstance(e, ShapeError):
-                raise
-            shapes = ", ".join(str(np.shape(a)) for a in arrays)
-            raise ShapeError(f"{cls.__name__}: inputs of shapes {shapes} do not fit: {e}") from None
-        except TypeError as e:  # (numpy's words for a dtype an op cannot use, or a bad argument)
-            dtypes = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in arrays)
-            raise DTypeError(f"{cls.__name__}: cannot compute on inputs of dtypes {dtypes} "
-                             f"({e}); floating tensors are what ops compute on") from e
+            n = 2
+            x = a._data if isinstance(a, Tensor) else a
+            y = b._data if isinstance(b, Tensor) else b
+            try:
+                out = cls.forward(ctx, x, y)
+            except (ValueError, TypeError) as e:
+                _forward_failed(cls, e, (x, y))
         if out.__class__ is not np.ndarray:
             out = ctx._as_array(out)
         result = _new(Tensor)
@@ -235,7 +245,7 @@ class Function:
             elif n == 1:
                 needs = _NEEDS1[isinstance(a, Tensor) and a.requires_grad]
             else:
-                needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+                needs = tuple([isinstance(x, Tensor) and x.requires_grad for x in args])
             if True in needs:  # record the node
                 if n == 2:
                     ctx._p0, ctx._p1 = a, b
@@ -255,13 +265,15 @@ class Function:
                             if lock is not None and any_is(b._data, ctx._saved):
                                 ctx._locks = lock
                             else:
-                                _protect(ctx, args)
+                                _protect(ctx, (a, b))
                         elif (a.__class__ is np.ndarray or b.__class__ is np.ndarray
                                 or (isinstance(a, Tensor) and a._ctx is None)
                                 or (isinstance(b, Tensor) and b._ctx is None)):
-                            _protect(ctx, args)
-                    elif n != 1 or not isinstance(a, Tensor) or a._ctx is None:
+                            _protect(ctx, (a, b))
+                    elif n != 1:
                         _protect(ctx, args)
+                    elif not isinstance(a, Tensor) or a._ctx is None:
+                        _protect(ctx, (a,))
                 result.requires_grad = True
                 result._ctx = ctx
                 return result
@@ -279,6 +291,19 @@ class Function:
                     self._saved = tuple([out if v is scalar else v for v in saved])
                     break
         return out
+
+
+def _forward_failed(cls, e, arrays):
+    """Raise the error of a forward that numpy refused, naming the op and its inputs."""
+    if isinstance(e, ValueError):
+        if isinstance(e, ShapeError):
+            raise e
+        shapes = ", ".join(str(np.shape(a)) for a in arrays)
+        raise ShapeError(f"{cls.__name__}: inputs of shapes {shapes} do not fit: {e}") from None
+    # (numpy's words for a dtype an op cannot use, or a bad argument)
+    dtypes = ", ".join(str(getattr(a, "dtype", type(a).__name__)) for a in arrays)
+    raise DTypeError(f"{cls.__name__}: cannot compute on inputs of dtypes {dtypes} "
+                     f"({e}); floating tensors are what ops compute on") from e
 
 
 # ---------------------------------------------------------- saved arrays are read-only
