@@ -172,6 +172,18 @@ def softplus_parts(x):
     return out, e
 
 
+def max_keepdims(x, axes):
+    """x.max(axis=axes, keepdims=True). For the rows of a tall 2-D array with at most 32
+    columns (the logits of a few classes), the max down the columns of its transposed
+    copy: numpy's reduction along a short inner axis is the slow one (2.4 against 7.8 us
+    on (200, 10), 75 against 341 on (10000, 10); from 64 columns on the plain call is
+    faster). A max is exact, whichever the order."""
+    if (x.ndim == 2 and x.shape[0] >= 64 and x.shape[1] <= 32 and axes in ((1,), (-1,), 1, -1)
+            and x.flags.c_contiguous):
+        return np.ascontiguousarray(x.T).max(axis=0)[:, None]
+    return x.max(axis=axes, keepdims=True)
+
+
 def shifted_logsumexp(x, axes):
     """log(sum(exp(x))) over axes with keepdims, and on the way e = exp(x - m) and its sum
     s (m the max, 0 where it is not finite): no overflow; e / s is the softmax. One
@@ -181,7 +193,7 @@ def shifted_logsumexp(x, axes):
     logits, but costs digits: a row 30 below the array's max loses about 20 ulp, and in
     float16 a row 17 below underflows to a sum of 0.)
     """
-    m = np.asarray(x.max(axis=axes, keepdims=True))
+    m = np.asarray(max_keepdims(x, axes))
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0.0)
     e = exp_into(np.asarray(x - m))
@@ -192,7 +204,7 @@ def shifted_logsumexp(x, axes):
 
 def softmax(x, axis):
     """exp(x) / sum(exp(x)) along axis, max-shifted: no overflow."""
-    e = exp_into(np.asarray(x - x.max(axis=axis, keepdims=True)))
+    e = exp_into(np.asarray(x - max_keepdims(x, axis)))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 

@@ -266,10 +266,13 @@ class SGD(Optimizer):
                 g = g + wd * p.data
             if mu:
                 b = s.get("momentum_buffer")
-                b = g.copy() if b is None else np.add(mu * b, g, out=b)
-                s["momentum_buffer"] = b
+                if b is None:
+                    s["momentum_buffer"] = b = g.copy()
+                else:  # b <- mu b + g, in place
+                    b *= mu
+                    b += g
                 g = g + mu * b if group["nesterov"] else b
-            p.sub_(g, alpha=group["lr"])  # in place; the version bump stops a stale graph
+            p.add_(g, alpha=-group["lr"])  # in place; the version bump stops a stale graph
 
 
 class Adam(Optimizer):

@@ -172,12 +172,6 @@ class Tensor:
         vc = self._vc
         return 0 if vc is None else vc[0]
 
-    @_version.setter
-    def _version(self, value):
-        if self._vc is None:
-            self._vc = [0, 0]
-        self._vc[0], self._vc[1] = value, mutations.bump()  # the count, and when
-
     @classmethod
     def _make(cls, arr):
         """Wrap an array without copying or converting (the ops' fast path)."""
@@ -333,20 +327,37 @@ class Tensor:
 
     # ------------------------------------------------------------- in-place updates
     def _inplace(self, fn, other):
-        if state.grad_enabled and isinstance(other, Tensor) and other.requires_grad:
-            raise GradientError(
-                f"in-place update with a value that requires grad (shape {other.shape}) would "
-                "drop its graph: write acc = acc + x (or use tg.stack) instead")
-        if state.grad_enabled and self.requires_grad:
-            raise GradientError(
-                f"in-place update of a tensor that requires grad (shape {self.shape}): "
-                "its graph would be wrong. For a parameter update write it under "
-                "tg.no_grad() (as optimizers do); to add up losses for a report, add "
-                "loss.item(); otherwise use an out-of-place operation")
-        with _writable(self._data):
-            fn(self._data, _data(other), out=self._data, casting="same_kind")
-        self._version += 1
+        """fn(self, other) into self's array, then the version bump. (An optimizer's step
+        calls this once per parameter: the checks are written for the common case, a
+        writeable array under no_grad, W8.)"""
+        if state.grad_enabled:
+            if isinstance(other, Tensor) and other.requires_grad:
+                raise GradientError(
+                    f"in-place update with a value that requires grad (shape {other.shape}) "
+                    "would drop its graph: write acc = acc + x (or use tg.stack) instead")
+            if self.requires_grad:
+                raise GradientError(
+                    f"in-place update of a tensor that requires grad (shape {self.shape}): "
+                    "its graph would be wrong. For a parameter update write it under "
+                    "tg.no_grad() (as optimizers do); to add up losses for a report, add "
+                    "loss.item(); otherwise use an out-of-place operation")
+        arr = self._data
+        x = other._data if isinstance(other, Tensor) else other
+        if arr.flags.writeable:
+            fn(arr, x, out=arr, casting="same_kind")
+        else:
+            with _writable(arr):
+                fn(arr, x, out=arr, casting="same_kind")
+        self._bump_version()
         return self
+
+    def _bump_version(self):
+        """One in-place update more: the count, and when (the stamp a graph compares)."""
+        vc = self._vc
+        if vc is None:
+            self._vc = vc = [0, 0]
+        vc[0] += 1
+        vc[1] = mutations.bump()
 
     def add_(self, other, *, alpha=1):
         """self += alpha * other, in place (PyTorch's add_): ``p.add_(p.grad, alpha=-lr)``
@@ -409,7 +420,7 @@ class Tensor:
             raise ShapeError(f"item assignment t[...] = value: a value of shape {np.shape(value)}"
                              f" does not fit the selection of a tensor of shape {self.shape} "
                              f"({e})") from None
-        self._version += 1
+        self._bump_version()
 
     # -------------------------------------------------------------------- arithmetic
     def __add__(self, other): return ops.Add.apply(self, _operand(other, "Add"))
@@ -651,6 +662,8 @@ class Tensor:
 def _alpha(alpha, op):
     """alpha of add_/sub_ as a float: a real number, or a 0-d array of one (a learning rate
     kept as an array)."""
+    if alpha.__class__ is float:
+        return alpha
     if isinstance(alpha, np.ndarray) and alpha.ndim == 0:
         alpha = alpha[()]
     if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real):

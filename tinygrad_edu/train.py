@@ -20,7 +20,7 @@ from .data import batches
 from .modes import no_grad
 from .optim import ScipyOptimizer
 from .random import rng as random_rng
-from .tensor import Tensor
+from .tensor import Tensor, from_numpy
 
 __all__ = ["EarlyStopping", "GradientNormBelow", "History", "LossPlateau", "fit"]
 
@@ -188,12 +188,16 @@ def _tqdm_auto():
 
 
 def _train_step(model, loss_fn, optimizer, Xb, yb):
-    """One update; returns the loss as a float, so no graph outlives the step."""
+    """One update; returns the loss as a float, so no graph outlives the step. (Xb is the
+    batch's own new array, see batches(): a floating one is used without a copy.)"""
     optimizer.zero_grad()
-    loss = loss_fn(model(Tensor(Xb)), yb)
+    x = from_numpy(Xb) if Xb.__class__ is np.ndarray and Xb.dtype.kind == "f" else Tensor(Xb)
+    loss = loss_fn(model(x), yb)
     loss.backward()
+    value = loss.item()
+    del loss  # the graph goes before the step: it writes into weights no graph holds
     optimizer.step()
-    return loss.item()
+    return value
 
 
 def _norm(arrays):
