@@ -191,6 +191,17 @@ def matmul_case(data):
     return (lambda a, b: a @ b), [data.draw(arrays(sa, **R)), data.draw(arrays(sb, **R))]
 
 
+# x @ w + b for nn.Linear: a sample, a batch, a batch of batches; the bias as nn.Linear's
+# (m,) or broadcast from (1,) or a scalar (the forward's plain road, not in place)
+AFFINE_SHAPES = [((3,), (3, 4), (4,)), ((2, 3), (3, 4), (4,)), ((2, 2, 3), (3, 4), (4,)),
+                 ((2, 3), (3, 1), (1,)), ((2, 3), (3, 4), (1,)), ((2, 3), (3, 4), ())]
+
+
+def affine_case(data):
+    shapes = data.draw(st.sampled_from(AFFINE_SHAPES))
+    return ops.Affine.apply, [data.draw(arrays(s, **R)) for s in shapes]
+
+
 def cross_entropy_case(data):
     n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 5))
     x = data.draw(arrays((n, c), **R))
@@ -310,6 +321,7 @@ OP_CASES = {
     "Stack": stack_case,
     "SumOfSquares": sum_of_squares_case,
     "MatMul": matmul_case,
+    "Affine": affine_case,
 }
 
 EXTRA_CASES = {  # reflected operators and Python-scalar operands take other code paths

@@ -321,12 +321,24 @@ def as_matrices(a, b, g):
     return a2, b2, g
 
 
-def matmul_backward(ctx, g):
-    """da = g @ b^T, db = a^T @ g, each one BLAS call (broadcast operands copied first:
-    the gradient of a sum is a zero-stride view)."""
-    a, b = ctx.saved_tensors
-    need_a, need_b = ctx.needs_input_grad
+def product_grads(a, b, g, need_a, need_b):
+    """da = g @ b^T, db = a^T @ g of y = a @ b, each one BLAS call (broadcast operands
+    copied first: the gradient of a sum is a zero-stride view)."""
     a2, b2, g = as_matrices(a, b, g)
     da = matmul(g, b2.swapaxes(-1, -2)) if need_a else None
     db = matmul(a2.swapaxes(-1, -2), g) if need_b else None
     return da, (db.reshape(db.shape[:-1]) if db is not None and b.ndim == 1 else db)
+
+
+def matmul_backward(ctx, g):
+    """MatMul's gradients through `product_grads`."""
+    a, b = ctx.saved_tensors
+    return product_grads(a, b, g, *ctx.needs_input_grad)
+
+
+def affine_backward(ctx, g):
+    """Affine's: the product's gradients, and g itself for the bias (the engine sums it
+    over the rows the bias was added to)."""
+    x, w = ctx.saved_tensors
+    need_x, need_w, need_b = ctx.needs_input_grad
+    return (*product_grads(x, w, g, need_x, need_w), g if need_b else None)

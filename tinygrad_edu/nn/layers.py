@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from .init import INITS
@@ -37,8 +38,9 @@ class Linear(Module):
                              f"shape {x.shape} has {x.shape[-1] if x.ndim else 'no'} features, "
                              "expected "
                              f"{self.in_features}")
-        y = x @ self.weight
-        return y + self.bias if self.bias is not None else y
+        if self.bias is None:
+            return x @ self.weight
+        return ops.Affine.apply(x, self.weight, self.bias)  # x @ W + b, one node
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
