@@ -1520,6 +1520,26 @@ def test_a_root_gradient_is_copied_and_cast_unless_it_is_differentiated_through(
     np.testing.assert_array_equal(gg.grad.data, [2.0, 2.0])
 
 
+def test_a_root_gradient_array_stays_the_callers_own(both_walks):
+    u = np.array([3.0, 4.0])
+    x = leaf([1.0, 2.0])
+    x.backward(u)                                   # a leaf as the root: its .grad is a copy
+    y = leaf([1.0, 2.0])
+    r = y * 1.0
+    r.register_hook(lambda g: g.data.__imul__(10.0))  # a hook writing into what it is given
+    r.backward(u)
+    z = leaf([1.0, 2.0])
+    gz, = tg.autograd.gradients(z, [z], grad_output=u)
+    w = leaf([1.0, 2.0])
+    tg.autograd.backward([w, w + 0.0], [u, u])      # one array for two roots
+    np.testing.assert_array_equal(u, [3.0, 4.0])
+    u[:] = -1.0
+    for t in (x.grad, gz):
+        assert t.data.tolist() == [3.0, 4.0]
+    assert y.grad.data.tolist() == [30.0, 40.0]
+    assert w.grad.data.tolist() == [6.0, 8.0]
+
+
 def test_log_softmax_of_rows_far_apart_keeps_every_digit():
     # each row is shifted by its own max: a row 30 below another loses nothing (float64)
     # and a row 17 below another does not underflow (float16)

@@ -55,8 +55,8 @@ def _handed_out(g, arrays, shared):
 def _arrived(t, g, arrays, wanted, captured, shared):
     """A tensor's total gradient is known: run its hooks (which may replace it), then
     capture it (``gradients``) or keep it in ``.grad`` (leaves, ``retain_grad``)."""
-    if t._hooks:
-        gt = run_hooks(t, _wrap(g) if arrays else g)
+    if t._hooks:  # (a hook that writes into its gradient must not reach another's array)
+        gt = run_hooks(t, _wrap(g.copy() if id(g) in shared else g) if arrays else g)
         g = gt._data if arrays else gt
     if wanted is not None:
         if id(t) in wanted:
@@ -90,6 +90,8 @@ def walk(root, gradient, create_graph=False, inputs=None):
     heap, leaves = [], []
     for r, gr in ((root, gradient),) if isinstance(root, Tensor) else zip(root, gradient):
         gr, key = gr._data if arrays else gr, id(r)
+        if arrays:
+            shared.add(id(gr))  # (it may be the caller's own array)
         if key in pending:  # one root given twice: its gradients add up
             pending[key] = pending[key] + gr
             continue
@@ -173,8 +175,9 @@ def walk(root, gradient, create_graph=False, inputs=None):
 
 def as_root_gradient(root, gradient, create_graph=False):
     """dL/droot as a Tensor of root's shape and dtype: 1 for a one-element root, else
-    checked. A copy, the caller keeps its own array; only a gradient that has a graph of
-    its own, under create_graph, is used as it is (to be differentiated through)."""
+    checked. The caller keeps its own array: the walks copy it before they hand it out
+    (or it is copied here, for create_graph); only a gradient that has a graph of its own,
+    under create_graph, is used as it is (to be differentiated through)."""
     if isinstance(gradient, Tensor) and not (create_graph and gradient.requires_grad):
         gradient = gradient._data  # (copied and cast below)
     if gradient is None:
@@ -186,7 +189,9 @@ def as_root_gradient(root, gradient, create_graph=False):
         one.fill(1)
         return Tensor._make(one)
     if gradient.__class__ is np.ndarray and gradient.dtype == root.dtype:
-        g = Tensor._make(gradient.copy())  # (the common case without as_numeric's checks)
+        # (the common case, without as_numeric's checks.) A first-order walk copies it only
+        # if it is handed out as a .grad or a result: walk() counts it as shared
+        g = Tensor._make(gradient if not create_graph else gradient.copy())
     else:
         g = gradient if isinstance(gradient, Tensor) else Tensor._make(
             as_numeric(gradient, "backward(gradient)", root.dtype))

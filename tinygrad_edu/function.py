@@ -10,7 +10,6 @@ exactly this class.
 """
 from __future__ import annotations
 
-import contextlib
 import inspect
 import itertools
 import threading
@@ -319,7 +318,22 @@ class _Lock:
     __slots__ = ("__weakref__", "vc")  # vc: the version counter of the tensor that owns it
 
 
-_LOCKS = {}  # id(array) -> weakref to the array's live lock
+class _LockRef(weakref.ref):
+    """_LOCKS' weak reference to a live lock, with the array it holds read-only."""
+    __slots__ = ("arr", "key")
+
+
+def _unlock(ref):
+    """The lock is gone (its last node was freed): the array is writeable again."""
+    if _LOCKS.get(ref.key) is ref:
+        del _LOCKS[ref.key]
+        try:
+            ref.arr.flags.writeable = True
+        except ValueError:  # (a view of a read-only base)
+            pass
+
+
+_LOCKS = {}  # id(array) -> _LockRef to the array's live lock
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -336,18 +350,13 @@ def _lock_of(arr, owner=None):
         if lock is None:
             if not arr.flags.writeable:
                 return None
-            lock, key = _Lock(), id(arr)
+            lock = _Lock()
             if owner is not None and owner._vc is None:
                 owner._vc = [0, 0]
             lock.vc = None if owner is None else owner._vc
-
-            def unlock(ref, arr=arr, key=key):
-                if _LOCKS.get(key) is ref:
-                    del _LOCKS[key]
-                    with contextlib.suppress(ValueError):  # (a view of a read-only base)
-                        arr.flags.writeable = True
-
-            _LOCKS[key] = weakref.ref(lock, unlock)
+            ref = _LockRef(lock, _unlock)
+            ref.arr, ref.key = arr, id(arr)
+            _LOCKS[ref.key] = ref
             arr.flags.writeable = False
     return lock
 
