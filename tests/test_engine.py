@@ -1532,7 +1532,24 @@ def test_a_root_gradient_array_stays_the_callers_own(both_walks):
     gz, = tg.autograd.gradients(z, [z], grad_output=u)
     w = leaf([1.0, 2.0])
     tg.autograd.backward([w, w + 0.0], [u, u])      # one array for two roots
+    v = leaf([[1.0, 2.0]])
+    v.register_hook(lambda g: g.data.__imul__(10.0))
+    v.T.backward(u[:, None])                        # the hook is given a view of u
+
+    class ZeroNegative(tg.Function):                # a user's backward writing into g
+        @staticmethod
+        def forward(ctx, x):
+            ctx.negative = x < 0
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, g):
+            g[ctx.negative] = 0.0
+            return g
+    q = leaf([-1.0, 2.0])
+    ZeroNegative.apply(q).backward(u)
     np.testing.assert_array_equal(u, [3.0, 4.0])
+    assert q.grad.data.tolist() == [0.0, 4.0]
     u[:] = -1.0
     for t in (x.grad, gz):
         assert t.data.tolist() == [3.0, 4.0]

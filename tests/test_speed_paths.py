@@ -139,6 +139,28 @@ def test_linear_layers_record_one_node_each():
     assert type(no_bias(tg.Tensor(np.ones((4, 3)))).grad_fn) is ops.MatMul
 
 
+def test_affine_refuses_a_weight_or_a_bias_that_is_not_a_layer_s():
+    x = tg.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(tg.ShapeError, match=r"Affine: the weight must be a matrix.*\(3,\)"):
+        ops.Affine.apply(x, tg.Tensor(np.ones(3)), tg.Tensor(np.ones(2)))
+    with pytest.raises(tg.ShapeError, match=r"Affine: a bias of shape \(2, 4\).*\(4,\)"):
+        ops.Affine.apply(x, tg.Tensor(np.ones((3, 4))), tg.Tensor(np.ones((2, 4))))
+
+
+def test_sgd_momentum_updates_the_buffer_of_a_0d_parameter_with_weight_decay():
+    w = tg.Tensor(np.array(1.0), requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1, momentum=0.9, weight_decay=0.1)
+    b, v = 0.0, 1.0
+    for step in range(4):
+        opt.zero_grad()
+        (w * 3.0).backward()
+        opt.step()
+        g = 3.0 + 0.1 * v                        # the gradient with the decay
+        b = g if step == 0 else 0.9 * b + g
+        v -= 0.1 * b
+        assert w.item() == pytest.approx(v, rel=1e-14)
+
+
 def test_affine_refuses_shapes_that_do_not_multiply():
     with pytest.raises(tg.ShapeError, match=r"\(4, 3\).*\(2, 2\)"):
         ops.Affine.apply(tg.Tensor(np.ones((4, 3))), tg.Tensor(np.ones((2, 2))),

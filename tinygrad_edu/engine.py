@@ -90,8 +90,6 @@ def walk(root, gradient, create_graph=False, inputs=None):
     heap, leaves = [], []
     for r, gr in ((root, gradient),) if isinstance(root, Tensor) else zip(root, gradient):
         gr, key = gr._data if arrays else gr, id(r)
-        if arrays:
-            shared.add(id(gr))  # (it may be the caller's own array)
         if key in pending:  # one root given twice: its gradients add up
             pending[key] = pending[key] + gr
             continue
@@ -175,9 +173,9 @@ def walk(root, gradient, create_graph=False, inputs=None):
 
 def as_root_gradient(root, gradient, create_graph=False):
     """dL/droot as a Tensor of root's shape and dtype: 1 for a one-element root, else
-    checked. The caller keeps its own array: the walks copy it before they hand it out
-    (or it is copied here, for create_graph); only a gradient that has a graph of its own,
-    under create_graph, is used as it is (to be differentiated through)."""
+    checked. A copy, the caller keeps its own array (a hook or a user's backward may write
+    into the gradient it is given, or into a view of it); only a gradient that has a graph
+    of its own, under create_graph, is used as it is (to be differentiated through)."""
     if isinstance(gradient, Tensor) and not (create_graph and gradient.requires_grad):
         gradient = gradient._data  # (copied and cast below)
     if gradient is None:
@@ -189,9 +187,7 @@ def as_root_gradient(root, gradient, create_graph=False):
         one.fill(1)
         return Tensor._make(one)
     if gradient.__class__ is np.ndarray and gradient.dtype == root.dtype:
-        # (the common case, without as_numeric's checks.) A first-order walk copies it only
-        # if it is handed out as a .grad or a result: walk() counts it as shared
-        g = Tensor._make(gradient if not create_graph else gradient.copy())
+        g = Tensor._make(gradient.copy())  # (the common case without as_numeric's checks)
     else:
         g = gradient if isinstance(gradient, Tensor) else Tensor._make(
             as_numeric(gradient, "backward(gradient)", root.dtype))

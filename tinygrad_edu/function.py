@@ -324,17 +324,19 @@ class _LockRef(weakref.ref):
 
 
 def _unlock(ref):
-    """The lock is gone (its last node was freed): the array is writeable again."""
-    if _LOCKS.get(ref.key) is ref:
-        del _LOCKS[ref.key]
-        try:
-            ref.arr.flags.writeable = True
-        except ValueError:  # (a view of a read-only base)
-            pass
+    """The lock is gone (its last node was freed): the array is writeable again, unless
+    another thread has locked it anew meanwhile (hence the guard)."""
+    with _LOCKS_GUARD:
+        if _LOCKS.get(ref.key) is ref:
+            del _LOCKS[ref.key]
+            try:
+                ref.arr.flags.writeable = True
+            except ValueError:  # (a view of a read-only base)
+                pass
 
 
 _LOCKS = {}  # id(array) -> _LockRef to the array's live lock
-_LOCKS_GUARD = threading.Lock()
+_LOCKS_GUARD = threading.RLock()  # (re-entrant: a lock freed by gc inside _lock_of)
 
 
 def _lock_of(arr, owner=None):

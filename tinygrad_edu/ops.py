@@ -1086,11 +1086,18 @@ class Affine(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
+        if np.ndim(w) != 2:
+            raise ShapeError(f"Affine: the weight must be a matrix (in, out), got shape "
+                             f"{np.shape(w)}")
         y = MatMul.forward(ctx, x, w)  # (saves x and w)
         if (y.__class__ is np.ndarray and b.__class__ is np.ndarray and b.dtype == y.dtype
                 and b.ndim <= y.ndim and y.shape[y.ndim - b.ndim:] == b.shape):
             return np.add(y, b, out=y)
-        return y + b
+        out = y + b
+        if out.shape != y.shape:  # (the product's gradients take g of the product's shape)
+            raise ShapeError(f"Affine: a bias of shape {np.shape(b)} would broadcast the "
+                             f"product of shape {y.shape} to {out.shape}")
+        return out
 
     @staticmethod
     def backward(ctx, g):

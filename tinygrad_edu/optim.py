@@ -266,8 +266,8 @@ class SGD(Optimizer):
                 g = g + wd * p.data
             if mu:
                 b = s.get("momentum_buffer")
-                if b is None:
-                    s["momentum_buffer"] = b = g.copy()
+                if b is None:  # (an array even for a 0-d parameter: updated in place below)
+                    s["momentum_buffer"] = b = np.array(g)
                 else:  # b <- mu b + g, in place
                     b *= mu
                     b += g

@@ -81,8 +81,6 @@ def backward(root, gradient=None, create_graph=False, inputs=None, on_send=None)
                 raise GradientError(f"backward() on a tensor of shape {r.shape} needs a "
                                     "`gradient` of that shape")
             g = Tensor(np.ones(r.shape, dtype=r.dtype))
-        elif not create_graph:
-            g = Tensor(g)                   # a copy: the caller keeps its own array
         pending[id(r)] = pending[id(r)] + g if id(r) in pending else g
     wanted = None if inputs is None else {id(t) for t in inputs}
     found = {}
