@@ -223,3 +223,35 @@ def test_apply_names_the_op_when_forward_refuses_the_inputs(bad):
         ops.Mul.apply(tg.Tensor([1.0]), bad)
     with pytest.raises(tg.ShapeError, match=r"Add: inputs of shapes \(2,\), \(3,\)"):
         ops.Add.apply(tg.Tensor([1.0, 2.0]), tg.Tensor([1.0, 2.0, 3.0]))
+
+
+# ------------------------------------------------------------- the walk's memory
+def test_a_gradient_is_freed_once_the_walk_has_passed_it_on():
+    """W5's peak memory: the walk holds a tensor's gradient only until the node below has
+    used it (a leftover reference, such as a loop variable, kept one more per layer)."""
+    import weakref
+    received = {}
+
+    class Probe(tg.Function):
+        """y = 1 * x;  dx = g"""
+        array_backward = True
+
+        @staticmethod
+        def forward(ctx, x, name):
+            ctx.name = name
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, g):
+            received[ctx.name] = weakref.ref(g)
+            if ctx.name == "low":  # the gradient "mid" was given is used up by now
+                received["mid was alive"] = received["mid"]() is not None
+            return g * 1.0, None
+
+    x = tg.Tensor(np.ones(3), requires_grad=True)
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+    low = Probe.apply(x, "low")
+    two = Probe.apply(low, "mid") * w                # Mul: a node sending two gradients
+    top = Probe.apply(two, "top")
+    top.backward(np.ones(3))
+    assert received["mid was alive"] is False

@@ -147,10 +147,10 @@ def walk(root, gradient, create_graph=False, inputs=None):
                     pg = pg.astype(pdata.dtype)
                 if checking:
                     modes.check_finite(pg if arrays else pg._data, "backward", node)
-                for h in handed:  # one object sent to two inputs (add): copy before handing out
-                    if pg is h:
-                        shared.add(id(pg))
-                        break
+                # one object sent to two inputs (add): copy before handing out. (A generator,
+                # not a loop: a loop variable would keep the last gradient alive, W5.)
+                if handed and any(pg is h for h in handed):
+                    shared.add(id(pg))
                 handed.append(pg)
                 key = id(p)
                 if key in pending:
