@@ -1557,6 +1557,14 @@ def test_a_root_gradient_array_stays_the_callers_own(both_walks):
     assert w.grad.data.tolist() == [6.0, 8.0]
 
 
+def test_a_hook_writing_into_its_gradient_leaves_the_other_input_s_alone(both_walks):
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    x.register_hook(lambda g: g.data.__imul__(10.0))  # Add sends one array to x and y
+    (x + y).backward(np.array([1.0, 2.0]))
+    assert x.grad.data.tolist() == [10.0, 20.0]
+    assert y.grad.data.tolist() == [1.0, 2.0]
+
+
 def test_log_softmax_of_rows_far_apart_keeps_every_digit():
     # each row is shifted by its own max: a row 30 below another loses nothing (float64)
     # and a row 17 below another does not underflow (float16)

@@ -26,9 +26,9 @@ import numpy as np
 
 from . import modes
 from .errors import GradientError
-from .function import _ARRAYS, _MANY, _ONE, _wrap
+from .function import _MANY, _ONE, _wrap
 from .kernels import unbroadcast
-from .modes import mutations, set_modes
+from .modes import set_modes
 from .tensor import Tensor, as_numeric, run_hooks
 
 
@@ -113,25 +113,8 @@ def walk(root, gradient, create_graph=False, inputs=None):
             g = pending.pop(id(t))
             if t._hooks or t._retain or (wanted is not None and id(t) in wanted):
                 g = _arrived(t, g, arrays, wanted, captured, shared)
-            if arrays and node.array_backward:  # node.vjp, written out (W1: one call per node)
-                backward = node.backward_array or node.backward
-                if node._saved is None:
-                    grads = backward(node, g)
-                else:
-                    if mutations.count != node._stamp:
-                        node._check_versions(t)
-                    node._out = _ARRAYS
-                    try:
-                        grads = backward(node, g)
-                    finally:
-                        node._out = None
-                if grads.__class__ is not tuple:
-                    grads = tuple(grads) if isinstance(grads, list) else (grads,)
-                if len(grads) != len(node.needs_input_grad):
-                    node._wrong_count(grads)
-            else:
-                grads = node.vjp(t, g, arrays)
-            p1 = node._p1
+            grads = node.vjp(t, g, arrays)
+            p1 = node._p1  # (node.parents, written out: one call less per node)
             parents = (node._p0,) if p1 is _ONE else node._p0 if p1 is _MANY else (node._p0, p1)
             handed = []
             for p, pg, need in zip(parents, grads, node.needs_input_grad):
@@ -143,7 +126,7 @@ def walk(root, gradient, create_graph=False, inputs=None):
                 pdata = p._data
                 if gdata.shape != pdata.shape:
                     pg = unbroadcast(pg, pdata.shape, type(node).__name__)
-                if gdata.dtype is not pdata.dtype and gdata.dtype != pdata.dtype:
+                if gdata.dtype is not pdata.dtype and gdata.dtype != pdata.dtype:  # (is: W1 2%)
                     pg = pg.astype(pdata.dtype)
                 if checking:
                     modes.check_finite(pg if arrays else pg._data, "backward", node)

@@ -164,15 +164,12 @@ class Function:
         if grads.__class__ is not tuple:
             grads = tuple(grads) if isinstance(grads, list) else (grads,)
         if len(grads) != len(self.needs_input_grad):  # (one flag per input)
-            self._wrong_count(grads)
+            raise GradientError(f"{type(self).__name__}.backward returned {len(grads)} "
+                                f"gradient(s) for {len(self.parents)} input(s)")
         if not arrays:
             grads = tuple(gp if gp is None or isinstance(gp, Tensor) else _wrap(gp)
                           for gp in grads)
         return grads
-
-    def _wrong_count(self, grads):
-        raise GradientError(f"{type(self).__name__}.backward returned {len(grads)} "
-                            f"gradient(s) for {len(self.parents)} input(s)")
 
     def _check_versions(self, out):
         """Refuse to run backward with saved values that were modified in place since."""

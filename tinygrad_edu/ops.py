@@ -1086,7 +1086,7 @@ class Affine(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        if np.ndim(w) != 2:
+        if getattr(w, "ndim", 0) != 2:
             raise ShapeError(f"Affine: the weight must be a matrix (in, out), got shape "
                              f"{np.shape(w)}")
         y = MatMul.forward(ctx, x, w)  # (saves x and w)
