@@ -4,6 +4,8 @@ arithmetic is the same) and the same dtypes.
 
 - kernels.max_keepdims: the row max of a tall array with few columns, taken down the
   columns of its transposed copy;
+- kernels.sum_rows (a bias gradient summed over the batch): a product with a vector of
+  ones;
 - ops.Affine (nn.Linear's op): x @ w + b with the bias added into the new product;
 - Function.apply: one and two inputs as named parameters, options and other arities
   through the general road.
@@ -51,6 +53,53 @@ def test_max_keepdims_takes_the_transposed_road_only_where_it_is_faster(monkeypa
     calls.clear()
     kernels.max_keepdims(rng.standard_normal((10, 200)).T, (1,))  # not C-contiguous
     assert not calls
+
+
+# ---------------------------------------------------------------------- sum_rows
+@SETTINGS
+@given(n=st.sampled_from([1, 2, 7, 200]), c=st.sampled_from([1, 3, 100]),
+       dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64]),
+       layout=st.sampled_from(["C", "F", "strided"]), data=st.data())
+def test_sum_rows_is_the_sum_over_axis_0(n, c, dtype, layout, data):
+    x = data.draw(arrays((n, 2 * c), low=-1e3, high=1e3)).astype(dtype)
+    x = x[:, ::2] if layout == "strided" else np.asfortranarray(x[:, :c]) if layout == "F" \
+        else np.ascontiguousarray(x[:, :c])
+    got, want = kernels.sum_rows(x), x.sum(axis=0)
+    assert got.shape == want.shape == (c,) and got.dtype == want.dtype
+    # the order of the additions differs: bounded by the sum of the magnitudes
+    bound = 4 * n * np.finfo(np.float32 if dtype == np.int64 else dtype).eps
+    np.testing.assert_array_less(np.abs(got.astype(np.float64) - want),
+                                 bound * np.abs(x).astype(np.float64).sum(axis=0) + 1e-300)
+
+
+def test_sum_rows_is_as_accurate_as_numpy_and_keeps_nan_and_inf():
+    import math
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal((500, 40)) * 10.0 ** rng.uniform(-3, 3, (500, 1))
+    exact = np.array([math.fsum(g[:, j]) for j in range(g.shape[1])])
+    scale = np.abs(g).sum(axis=0)
+    err = lambda s: np.max(np.abs(s - exact) / scale)
+    assert err(kernels.sum_rows(g)) <= err(g.sum(axis=0))
+    g[3, 0], g[4, 1], g[5, 2], g[6, 2] = np.nan, np.inf, np.inf, -np.inf
+    with np.errstate(invalid="ignore"):  # inf - inf, as numpy's sum warns of it too
+        got = kernels.sum_rows(g)
+    assert np.isnan(got[0]) and got[1] == np.inf and np.isnan(got[2])
+    np.testing.assert_allclose(got[3:], g[:, 3:].sum(axis=0), rtol=1e-13)
+
+
+def test_a_bias_gradient_is_summed_by_the_product_with_ones(monkeypatch):
+    """The walk's unbroadcast takes sum_rows for one summed leading axis; a broken
+    sum_rows shows in the gradient of nn.Linear's bias."""
+    rng = np.random.default_rng(4)
+    x, w, b = rng.standard_normal((50, 4)), rng.standard_normal((4, 3)), rng.standard_normal(3)
+    g = rng.standard_normal((50, 3))
+    bt = tg.Tensor(b, requires_grad=True)
+    ops.Affine.apply(tg.Tensor(x), tg.Tensor(w), bt).backward(g)
+    np.testing.assert_allclose(bt.grad.data, g.sum(axis=0), rtol=1e-13)
+    monkeypatch.setattr(kernels, "sum_rows", lambda a: a.sum(axis=0) * 2)
+    bt.grad = None
+    ops.Affine.apply(tg.Tensor(x), tg.Tensor(w), bt).backward(g)
+    np.testing.assert_allclose(bt.grad.data, 2 * g.sum(axis=0), rtol=1e-13)
 
 
 def test_log_softmax_and_cross_entropy_of_many_rows_match_the_plain_formula():

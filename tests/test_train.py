@@ -88,6 +88,32 @@ def test_minibatch_loss_is_the_mean_over_the_epoch(line):
     assert h.loss[0] == pytest.approx(sum(v * n for v, n in seen) / 40)
 
 
+def test_minibatch_grad_norm_weights_each_batch_by_its_size(line):
+    """The epoch's gradient is sum_b n_b g_b / N over the batches (a short last one
+    counts for its size), recorded before each update."""
+    X, y = line
+    seen = []
+
+    class Recording(optim.SGD):
+        def step(self):
+            seen.append(([p.grad.data.copy() for p in self.params], None))
+            super().step()
+
+    def sizes(out, t):
+        seen.append((None, len(t)))
+        return mse(out, t)
+
+    model = nn.Linear(2, 1, random_state=0)
+    h = fit(model, sizes, X, y, optimizer=Recording(model.parameters(), lr=0.01), epochs=1,
+            batch_size=16, random_state=0)
+    n = [k for _, k in seen if k is not None]
+    grads = [g for g, _ in seen if g is not None]
+    assert n == [16, 16, 8]
+    total = [sum(k * g[i] for k, g in zip(n, grads)) / 40 for i in range(len(grads[0]))]
+    want = np.sqrt(sum(np.sum(a * a) for a in total))
+    assert h.grad_norm[0] == pytest.approx(want, rel=1e-12)
+
+
 # ---------------------------------------------------------------------- stopping rules
 def test_gradient_norm_below_stops_when_the_gradient_is_small(line):
     X, y = line

