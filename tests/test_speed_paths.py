@@ -85,6 +85,8 @@ def test_sum_rows_is_as_accurate_as_numpy_and_keeps_nan_and_inf():
         got = kernels.sum_rows(g)
     assert np.isnan(got[0]) and got[1] == np.inf and np.isnan(got[2])
     np.testing.assert_allclose(got[3:], g[:, 3:].sum(axis=0), rtol=1e-13)
+    column = g[:, 5:6].copy()  # one contiguous column: numpy's pairwise sum, bit for bit
+    np.testing.assert_array_equal(kernels.sum_rows(column), column.sum(axis=0))
 
 
 def test_a_bias_gradient_is_summed_by_the_product_with_ones(monkeypatch):
