@@ -6,6 +6,8 @@ arithmetic is the same) and the same dtypes.
   columns of its transposed copy;
 - kernels.sum_rows (a bias gradient summed over the batch): a product with a vector of
   ones;
+- ops.Mean of a whole float32 or float64 array (a loss's mean): np.add.reduce and one
+  division, without np.mean's Python wrapper;
 - ops.Affine (nn.Linear's op): x @ w + b with the bias added into the new product;
 - Function.apply: one and two inputs as named parameters, options and other arities
   through the general road.
@@ -102,6 +104,22 @@ def test_a_bias_gradient_is_summed_by_the_product_with_ones(monkeypatch):
     bt.grad = None
     ops.Affine.apply(tg.Tensor(x), tg.Tensor(w), bt).backward(g)
     np.testing.assert_allclose(bt.grad.data, 2 * g.sum(axis=0), rtol=1e-13)
+
+
+@SETTINGS
+@given(shape=st.sampled_from([(0,), (1,), (7,), (10000, 1), (3, 4), (2, 3, 5)]),
+       dtype=st.sampled_from([np.float64, np.float32, np.float16]),
+       layout=st.sampled_from(["C", "F", "strided"]), keepdims=st.booleans(), data=st.data())
+def test_mean_is_numpys_mean_bit_for_bit(shape, dtype, layout, keepdims, data):
+    x = data.draw(arrays((*shape[:-1], 2 * shape[-1]), low=-1e3, high=1e3)).astype(dtype)
+    x = x[..., ::2] if layout == "strided" else np.asfortranarray(x[..., :shape[-1]]) \
+        if layout == "F" else np.ascontiguousarray(x[..., :shape[-1]])
+    for axis in [None, tuple(range(x.ndim)), -1]:
+        with np.errstate(invalid="ignore"):  # the mean of nothing is nan, with a warning
+            got = tg.Tensor(x).mean(axis=axis, keepdims=keepdims).data
+            want = np.asarray(np.mean(x, axis=axis, keepdims=keepdims))
+        assert got.shape == want.shape and got.dtype == want.dtype, axis
+        np.testing.assert_array_equal(got, want)
 
 
 def test_log_softmax_and_cross_entropy_of_many_rows_match_the_plain_formula():

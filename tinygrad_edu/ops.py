@@ -9,6 +9,8 @@ output's (broadcast) shape. Where a faster first-order kernel exists, the op nam
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import kernels
@@ -614,7 +616,9 @@ class Mean(_Reduction):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction._setup(ctx, x, axis, keepdims)
-        ctx.n = int(np.prod([x.shape[a] for a in axes]))
+        ctx.n = math.prod(x.shape[a] for a in axes)
+        if len(axes) == x.ndim and not keepdims and x.dtype.char in "fd":  # a loss's mean:
+            return kernels.mean_of(x)  # np.mean's numbers without its Python wrapper
         return np.mean(x, axis=axes, keepdims=keepdims)
 
     @staticmethod
