@@ -617,7 +617,7 @@ class Mean(_Reduction):
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction._setup(ctx, x, axis, keepdims)
         ctx.n = math.prod(x.shape[a] for a in axes)
-        if len(axes) == x.ndim and not keepdims and x.dtype.char in "fd":  # a loss's mean:
+        if axis is None and not keepdims and x.dtype.char in "fd":  # a loss's mean:
             return kernels.mean_of(x)  # np.mean's numbers without its Python wrapper
         return np.mean(x, axis=axes, keepdims=keepdims)
 
