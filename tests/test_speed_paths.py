@@ -6,15 +6,17 @@ arithmetic is the same) and the same dtypes.
   columns of its transposed copy;
 - kernels.sum_rows (a bias gradient summed over the batch): a product with a vector of
   ones;
-- ops.Mean of a whole float32 or float64 array (a loss's mean): np.add.reduce and one
-  division, without np.mean's Python wrapper;
+- ops.Mean with axis=None and no keepdims of a float32 or float64 array (a loss's mean):
+  np.add.reduce and one division, without np.mean's Python wrapper;
 - ops.Affine (nn.Linear's op): x @ w + b with the bias added into the new product;
 - Function.apply: one and two inputs as named parameters, options and other arities
   through the general road.
 """
+import warnings
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import tinygrad_edu as tg
@@ -59,12 +61,15 @@ def test_max_keepdims_takes_the_transposed_road_only_where_it_is_faster(monkeypa
 
 # ---------------------------------------------------------------------- sum_rows
 @SETTINGS
+@example(n=200, c=100, dtype=np.float32, layout="C", data=None)  # the product's road
+@example(n=7, c=3, dtype=np.float64, layout="C", data=None)
 @given(n=st.sampled_from([1, 2, 7, 200]), c=st.sampled_from([1, 3, 100]),
        dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64]),
        layout=st.sampled_from(["C", "F", "strided"]), data=st.data())
 def test_sum_rows_is_the_sum_over_axis_0(n, c, dtype, layout, data):
     top = 100.0 if dtype == np.float16 else 1e3  # (a float16 sum of 200 stays finite)
-    x = data.draw(arrays((n, 2 * c), low=-top, high=top)).astype(dtype)
+    x = (np.random.default_rng(n * c).uniform(-top, top, (n, 2 * c)) if data is None
+         else data.draw(arrays((n, 2 * c), low=-top, high=top))).astype(dtype)
     x = x[:, ::2] if layout == "strided" else np.asfortranarray(x[:, :c]) if layout == "F" \
         else np.ascontiguousarray(x[:, :c])
     got, want = kernels.sum_rows(x), x.sum(axis=0)
@@ -88,6 +93,8 @@ def test_sum_rows_is_as_accurate_as_numpy_and_keeps_nan_and_inf():
         got = kernels.sum_rows(g)
     assert np.isnan(got[0]) and got[1] == np.inf and np.isnan(got[2])
     np.testing.assert_allclose(got[3:], g[:, 3:].sum(axis=0), rtol=1e-13)
+    big = rng.standard_normal((70_000, 3))  # past the cached ones: a vector made for it
+    np.testing.assert_allclose(kernels.sum_rows(big), big.sum(axis=0), rtol=1e-9, atol=1e-9)
     column = g[:, 5:6].copy()  # one contiguous column: numpy's pairwise sum, bit for bit
     np.testing.assert_array_equal(kernels.sum_rows(column), column.sum(axis=0))
 
@@ -116,11 +123,20 @@ def test_mean_is_numpys_mean_bit_for_bit(shape, dtype, layout, keepdims, data):
     x = x[..., ::2] if layout == "strided" else np.asfortranarray(x[..., :shape[-1]]) \
         if layout == "F" else np.ascontiguousarray(x[..., :shape[-1]])
     for axis in [None, tuple(range(x.ndim)), -1]:
-        with np.errstate(invalid="ignore"):  # the mean of nothing is nan, with a warning
+        with warnings.catch_warnings():  # the mean of nothing is nan, with a warning
+            warnings.simplefilter("ignore", RuntimeWarning)
             got = tg.Tensor(x).mean(axis=axis, keepdims=keepdims).data
             want = np.asarray(np.mean(x, axis=axis, keepdims=keepdims))
         assert got.shape == want.shape and got.dtype == want.dtype, axis
         np.testing.assert_array_equal(got, want)
+
+
+def test_mean_of_more_than_2_24_float32_values_divides_by_the_exact_count():
+    x = np.ones(2**24 + 1, dtype=np.float32)
+    x[0] = 3.0  # the mean is 1 + 2 / (2**24 + 1): float32 rounds a count of 2**24 + 1 to 2**24
+    got = tg.Tensor(x).mean().data
+    assert got.dtype == np.float32 and got == np.mean(x)
+    assert kernels.mean_of(x) == np.mean(x)
 
 
 def test_log_softmax_and_cross_entropy_of_many_rows_match_the_plain_formula():

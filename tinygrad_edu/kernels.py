@@ -61,12 +61,15 @@ def sum_rows(g):
     """g.sum(axis=0). A C-ordered float32 or float64 matrix (a bias gradient, the rows of
     a batch) is summed by a BLAS matrix-vector product with a vector of ones: 2.5-4x
     faster than numpy's sum over axis 0 (a (200, 100) bias gradient of W8: 2.7 us against
-    6.5; (128, 500): 7.6 against 12.4), and no less accurate (both add the rows one after
-    another; against math.fsum the product's error is about half the sum's). A single
-    column is contiguous: numpy sums it pairwise, more accurately than a dot product."""
+    6.5; (128, 500): 7.6 against 12.4), and no less accurate: numpy adds the rows one
+    after another, OpenBLAS keeps several running sums, and against math.fsum its error
+    is about half numpy's. The last bits differ from numpy's, and (as for any product)
+    with the BLAS thread count. A single column is contiguous: numpy sums it pairwise,
+    more accurately than a dot product. (The ones are cached up to 64K rows.)"""
     if (g.__class__ is np.ndarray and g.ndim == 2 and g.dtype.char in "fd" and g.shape[0] > 1
             and g.shape[1] > 1 and g.flags.c_contiguous):
-        return _ones(g.shape[0], g.dtype) @ g
+        n = g.shape[0]
+        return (_ones(n, g.dtype) if n <= 1 << 16 else np.ones(n, g.dtype)) @ g
     return g.sum(axis=0)
 
 
@@ -115,10 +118,12 @@ def add_scaled(y, x, alpha):
 
 def mean_of(loss):
     """loss.mean() minus numpy's Python wrapper (W3: the loss is one scalar per step);
-    float16 keeps numpy's float32 accumulation."""
+    float16 keeps numpy's float32 accumulation. The count is an np.intp, as np.mean's:
+    a float32 sum is divided in float64 (a Python int would be rounded to float32 first,
+    wrong from 2**24 + 1 elements on)."""
     if loss.size and loss.dtype != np.float16:
         total = np.add.reduce(loss, axis=None)
-        return total.dtype.type(total / loss.size)  # (numpy 1 would promote float32)
+        return total.dtype.type(total / np.intp(loss.size))
     return loss.mean()
 
 
