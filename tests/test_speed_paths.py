@@ -12,6 +12,7 @@ arithmetic is the same) and the same dtypes.
 - Function.apply: one and two inputs as named parameters, options and other arities
   through the general road.
 """
+import math
 import warnings
 
 import numpy as np
@@ -60,6 +61,13 @@ def test_max_keepdims_takes_the_transposed_road_only_where_it_is_faster(monkeypa
 
 
 # ---------------------------------------------------------------------- sum_rows
+def _laid_out(x, layout):
+    """Half of x's last axis (2k entries) as a C-ordered, Fortran-ordered or strided array."""
+    half = x[..., :x.shape[-1] // 2]
+    return {"C": np.ascontiguousarray, "F": np.asfortranarray}[layout](half) \
+        if layout != "strided" else x[..., ::2]
+
+
 @SETTINGS
 @example(n=200, c=100, dtype=np.float32, layout="C", data=None)  # the product's road
 @example(n=7, c=3, dtype=np.float64, layout="C", data=None)
@@ -70,8 +78,7 @@ def test_sum_rows_is_the_sum_over_axis_0(n, c, dtype, layout, data):
     top = 100.0 if dtype == np.float16 else 1e3  # (a float16 sum of 200 stays finite)
     x = (np.random.default_rng(n * c).uniform(-top, top, (n, 2 * c)) if data is None
          else data.draw(arrays((n, 2 * c), low=-top, high=top))).astype(dtype)
-    x = x[:, ::2] if layout == "strided" else np.asfortranarray(x[:, :c]) if layout == "F" \
-        else np.ascontiguousarray(x[:, :c])
+    x = _laid_out(x, layout)
     got, want = kernels.sum_rows(x), x.sum(axis=0)
     assert got.shape == want.shape == (c,) and got.dtype == want.dtype
     # the order of the additions differs: bounded by the sum of the magnitudes
@@ -81,7 +88,6 @@ def test_sum_rows_is_the_sum_over_axis_0(n, c, dtype, layout, data):
 
 
 def test_sum_rows_is_as_accurate_as_numpy_and_keeps_nan_and_inf():
-    import math
     rng = np.random.default_rng(3)
     g = rng.standard_normal((500, 40)) * 10.0 ** rng.uniform(-3, 3, (500, 1))
     exact = np.array([math.fsum(g[:, j]) for j in range(g.shape[1])])
@@ -120,8 +126,7 @@ def test_a_bias_gradient_is_summed_by_the_product_with_ones(monkeypatch):
        layout=st.sampled_from(["C", "F", "strided"]), keepdims=st.booleans(), data=st.data())
 def test_mean_is_numpys_mean_bit_for_bit(shape, dtype, layout, keepdims, data):
     x = data.draw(arrays((*shape[:-1], 2 * shape[-1]), low=-1e3, high=1e3)).astype(dtype)
-    x = x[..., ::2] if layout == "strided" else np.asfortranarray(x[..., :shape[-1]]) \
-        if layout == "F" else np.ascontiguousarray(x[..., :shape[-1]])
+    x = _laid_out(x, layout)
     for axis in [None, tuple(range(x.ndim)), -1]:
         with warnings.catch_warnings():  # the mean of nothing is nan, with a warning
             warnings.simplefilter("ignore", RuntimeWarning)

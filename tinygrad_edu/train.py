@@ -263,9 +263,11 @@ def fit(model, loss_fn, X, y, *, optimizer, epochs, batch_size=None, X_val=None,
             order = shuffle and batch_size is not None  # full batch: nothing to shuffle
             for Xb, yb in batches(X, y, size, order, random_state=rng):
                 total += _train_step(model, loss_fn, optimizer, Xb, yb) * len(Xb)
+                weight = len(Xb) / size  # 1 for a whole batch: no temporary
                 for acc, p in zip(grad_sum, params):
-                    if p.grad is not None:
-                        acc += p.grad.data if len(Xb) == size else p.grad.data * (len(Xb) / size)
+                    g = p.grad
+                    if g is not None:
+                        acc += g.data if weight == 1 else g.data * weight
             history.loss.append(total / len(X))
             history.grad_norm.append(_norm(grad_sum) * size / len(X))
             _record(history, model, loss_fn, metric, *arrays)
